@@ -1,0 +1,36 @@
+"""ragkit: retrieval infrastructure — chunking, embedding, FAISS and BM25 indexes, hybrid search.
+
+Importing ragkit is cheap: torch, sentence-transformers and faiss load on first use.
+"""
+
+from ragkit._version import __version__
+from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker
+from ragkit.documents import Chunk, Document
+from ragkit.embedding import SentenceTransformerEmbedder
+from ragkit.errors import (
+    ConfigError,
+    CorruptIndexError,
+    DimensionMismatchError,
+    EmptyCorpusError,
+    FilterError,
+    IndexFormatError,
+    InputError,
+    MissingDependencyError,
+    ModelIntegrityError,
+    ModelMismatchError,
+    NotBuiltError,
+    RagkitError,
+)
+from ragkit.index import BM25Index, BM25Tokenizer, FaissIndex
+from ragkit.pipeline import build_collection, read_folder
+from ragkit.retrieval import RRF, BM25Retriever, DenseRetriever, Hit, HybridRetriever, ScoreFusion
+from ragkit.store import Collection, register_component
+
+__all__ = [
+    "BM25Index", "BM25Retriever", "BM25Tokenizer", "Chunk", "Collection", "ConfigError", "CorruptIndexError",
+    "DenseRetriever", "DimensionMismatchError", "Document", "EmptyCorpusError", "FaissIndex", "FilterError",
+    "Hit", "HybridRetriever", "IndexFormatError", "InputError", "MarkdownChunker", "MissingDependencyError",
+    "ModelIntegrityError", "ModelMismatchError", "NotBuiltError", "RRF", "RagkitError", "RecursiveChunker",
+    "ScoreFusion", "SentenceChunker", "SentenceTransformerEmbedder", "__version__", "build_collection",
+    "read_folder", "register_component",
+]

@@ -1,0 +1,15 @@
+"""Chunkers split documents into chunks measured in model tokens, with exact offsets."""
+
+from ragkit.chunking.markdown import MarkdownChunker
+from ragkit.chunking.recursive import RecursiveChunker
+from ragkit.chunking.sentence import SentenceChunker
+from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
+
+__all__ = [
+    "RecursiveChunker",
+    "SentenceChunker",
+    "MarkdownChunker",
+    "RegexTokenCounter",
+    "HFTokenCounter",
+    "get_token_counter",
+]

@@ -1,0 +1,117 @@
+"""Behaviour every built-in chunker shares: tokenise once, turn spans into chunks, configs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
+from ragkit.documents import Chunk, Document, MetadataValue, validate_documents
+from ragkit.errors import ConfigError, InputError
+
+__all__ = ["ChunkerBase", "ChunkSpan"]
+
+#: A chunk before it becomes a :class:`Chunk`: start, end, and metadata to add to the document's.
+ChunkSpan = tuple[int, int, Mapping[str, MetadataValue]]
+
+_C = TypeVar("_C", bound="ChunkerBase")
+
+
+class ChunkerBase:
+    """Mixin for the frozen chunker dataclasses; subclasses implement :meth:`_chunk_spans`."""
+
+    tokenizer: str
+
+    def _chunk_spans(self, text: str, starts: np.ndarray) -> list[ChunkSpan]:
+        """Chunk spans of ``text``, in order, given where its tokens start."""
+        raise NotImplementedError
+
+    @property
+    def token_counter(self) -> RegexTokenCounter | HFTokenCounter:
+        """The counter resolved from ``tokenizer`` (loaded on first use, then cached).
+
+        Raises:
+            ConfigError: if the tokenizer cannot be loaded.
+        """
+        return get_token_counter(self.tokenizer)
+
+    def chunk(self, document: Document) -> list[Chunk]:
+        """Split one document into chunks whose offsets point back into its text.
+
+        Raises:
+            InputError: if ``document`` is not a :class:`ragkit.Document`.
+            ConfigError: if the tokenizer cannot be loaded.
+        """
+        if not isinstance(document, Document):
+            raise InputError(
+                f"{type(self).__name__}.chunk expects a ragkit.Document. Got {type(document).__name__} instead."
+            )
+        return self._to_chunks(document, self.token_counter.token_starts(document.text))
+
+    def chunk_many(self, documents: Iterable[Document]) -> list[Chunk]:
+        """Chunk several documents, tokenised in one batch; chunks come in document order.
+
+        Raises:
+            InputError: on an item that is not a Document, or a duplicate document id.
+            ConfigError: if the tokenizer cannot be loaded.
+        """
+        docs = validate_documents(documents)
+        if not docs:
+            return []
+        all_starts = self.token_counter.token_starts_batch([doc.text for doc in docs])
+        chunks: list[Chunk] = []
+        for doc, starts in zip(docs, all_starts):
+            chunks.extend(self._to_chunks(doc, starts))
+        return chunks
+
+    def _to_chunks(self, document: Document, starts: np.ndarray) -> list[Chunk]:
+        text, doc_id, base = document.text, document.id, document.metadata
+        return [
+            Chunk(
+                doc_id=doc_id,
+                position=position,
+                text=text[start:end],
+                start=start,
+                end=end,
+                metadata=_metadata(base, extra),
+            )
+            for position, (start, end, extra) in enumerate(self._chunk_spans(text, starts))
+        ]
+
+    def get_config(self) -> dict[str, Any]:
+        """JSON-able configuration: ``{"type": class name, **fields}``."""
+        config: dict[str, Any] = {"type": type(self).__name__}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            config[f.name] = getattr(self, f.name)
+        return config
+
+    @classmethod
+    def from_config(cls: type[_C], config: Mapping[str, Any]) -> _C:
+        """Rebuild a chunker from :meth:`get_config` output.
+
+        Raises:
+            ConfigError: if ``config`` names another type, has unknown keys, or holds bad values.
+        """
+        if not isinstance(config, Mapping):
+            raise ConfigError(f"{cls.__name__}.from_config expects a mapping. Got {type(config).__name__} instead.")
+        params = dict(config)
+        kind = params.pop("type", cls.__name__)
+        if kind != cls.__name__:
+            raise ConfigError(f"This config is for {kind!r}, not {cls.__name__!r}; load it with {kind}.from_config.")
+        valid = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(params) - set(valid))
+        if unknown:
+            raise ConfigError(
+                f"Unknown parameter(s) {', '.join(map(repr, unknown))} for {cls.__name__}. "
+                f"Valid parameters: {', '.join(map(repr, valid))}."
+            )
+        return cls(**params)
+
+
+def _metadata(base: Mapping[str, MetadataValue], extra: Mapping[str, MetadataValue]) -> dict[str, MetadataValue]:
+    """A chunk's own metadata: the document's plus ``extra``; lists are copied, never shared."""
+    merged = {**base, **extra}
+    return {key: list(value) if isinstance(value, list) else value for key, value in merged.items()}

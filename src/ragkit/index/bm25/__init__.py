@@ -1,0 +1,7 @@
+"""BM25 lexical index."""
+
+from ragkit.index.bm25.index import BM25Config, BM25Index
+from ragkit.index.bm25.scoring import VARIANTS
+from ragkit.index.bm25.tokenizer import BM25Tokenizer
+
+__all__ = ["BM25Config", "BM25Index", "BM25Tokenizer", "VARIANTS"]

@@ -1,0 +1,72 @@
+"""Shared behaviour of retrievers: user-facing ``search`` on top of array-level ``retrieve``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ragkit._validation import check_k
+from ragkit.errors import InputError
+from ragkit.retrieval.filters import Filter
+from ragkit.retrieval.hits import Candidates, Hit
+
+if TYPE_CHECKING:
+    from ragkit.store.collection import Collection
+
+__all__ = ["BaseRetriever", "check_queries"]
+
+
+def check_queries(queries: Sequence[str]) -> list[str]:
+    """Validate a batch of query strings.
+
+    Raises:
+        InputError: a bare string instead of a list, a non-string, or an empty query.
+    """
+    if isinstance(queries, str):
+        raise InputError("Expected a list of queries, got a single str; use search(query) or wrap it as [query].")
+    out = list(queries)
+    for i, q in enumerate(out):
+        if not isinstance(q, str):
+            raise InputError(f"Query {i} is a {type(q).__name__}, not a str.")
+        if not q.strip():
+            raise InputError(f"Query {i} is empty; give some text to search for.")
+    return out
+
+
+class BaseRetriever:
+    """Retrievers implement :meth:`retrieve`; this class adds :meth:`search` and :meth:`search_batch`."""
+
+    name = "retriever"
+
+    def __init__(self, collection: Collection) -> None:
+        self.collection = collection
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+        raise NotImplementedError
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+        results = self.retrieve(queries, k, filters)
+        return results, [{self.name: c} for c in results]
+
+    def search(self, query: str, k: int = 10, filters: Filter | None = None) -> list[Hit]:
+        """The ``k`` best chunks for ``query``, best first.
+
+        Raises:
+            InputError: empty query or ``k < 1``.
+            FilterError: a filter on an unknown field or with an unknown operator.
+        """
+        if not isinstance(query, str):
+            raise InputError(f"The query must be a str. Got {type(query).__name__}.")
+        return self.search_batch([query], k, filters)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (embeds them in one batch)."""
+        check_k(type(self).__name__, k)
+        queries = check_queries(queries)
+        fused, legs = self._legs(queries, k, filters)
+        return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.collection!r})"
+
+

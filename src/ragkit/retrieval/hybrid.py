@@ -1,0 +1,81 @@
+"""Hybrid retrieval: several legs (BM25 and dense by default), each filtered, then fused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Literal
+
+from ragkit._validation import check_int, check_k
+from ragkit.errors import ConfigError
+from ragkit.protocols import Fusion
+from ragkit.retrieval.base import BaseRetriever, check_queries
+from ragkit.retrieval.filters import Filter
+from ragkit.retrieval.fusion import RRF, ScoreFusion
+from ragkit.retrieval.hits import Candidates
+from ragkit.retrieval.single import BM25Retriever, DenseRetriever
+
+if TYPE_CHECKING:
+    from ragkit.store.collection import Collection
+
+__all__ = ["HybridRetriever"]
+
+
+class HybridRetriever(BaseRetriever):
+    """Fuses the candidates of several retrievers.
+
+    Each leg retrieves ``candidates`` rows with the metadata filter applied inside the
+    leg, then ``fusion`` merges them: ``"rrf"`` (:class:`RRF`, k=60), ``"score"``
+    (:class:`ScoreFusion`, min-max, equal weights), or any :class:`Fusion` object.
+    Each hit reports its rank and score in every leg that found it.
+
+    Example:
+        >>> hybrid = HybridRetriever(collection, fusion=ScoreFusion(weights=(0.4, 0.6)))  # doctest: +SKIP
+        >>> hybrid.search("reciprocal rank fusion", k=10)                                    # doctest: +SKIP
+
+    Raises:
+        ConfigError: unknown fusion name, fewer than two legs, or ``candidates < 1``.
+    """
+
+    name = "hybrid"
+
+    def __init__(self, collection: Collection, *, fusion: Literal["rrf", "score"] | Fusion = "rrf",
+                 retrievers: Sequence[BaseRetriever] | None = None, candidates: int = 100) -> None:
+        super().__init__(collection)
+        if retrievers is None:
+            retrievers = [BM25Retriever(collection), DenseRetriever(collection)]
+        if len(retrievers) < 2:
+            raise ConfigError(f"HybridRetriever needs at least two retrievers. Got {len(retrievers)}.")
+        names = [r.name for r in retrievers]
+        if len(set(names)) != len(names):
+            raise ConfigError(f"HybridRetriever's retrievers need distinct names. Got {names}.")
+        self.retrievers = list(retrievers)
+        self.fusion = _resolve_fusion(fusion)
+        self.candidates = check_int("HybridRetriever", "candidates", candidates, low=1)
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+        check_k(type(self).__name__, k)
+        queries = check_queries(queries)
+        depth = max(k, self.candidates)
+        per_leg = [r.retrieve(queries, depth, filters) for r in self.retrievers]
+        fused, legs = [], []
+        for q in range(len(queries)):
+            leg_results = [results[q] for results in per_leg]
+            fused.append(self.fusion.fuse(leg_results, k))
+            legs.append({r.name: c for r, c in zip(self.retrievers, leg_results, strict=True)})
+        return fused, legs
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+        return self._legs(queries, k, filters)[0]
+
+
+def _resolve_fusion(fusion: object) -> Fusion:
+    if fusion == "rrf":
+        return RRF()
+    if fusion == "score":
+        return ScoreFusion()
+    if isinstance(fusion, Fusion):
+        return fusion
+    raise ConfigError(
+        f"The 'fusion' parameter of HybridRetriever must be 'rrf', 'score' or a Fusion object "
+        f"(RRF(...), ScoreFusion(...)). Got {fusion!r} instead."
+    )

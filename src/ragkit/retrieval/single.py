@@ -1,0 +1,59 @@
+"""Single-leg retrievers: dense vectors and BM25."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ragkit._validation import check_k
+from ragkit.retrieval.base import BaseRetriever, check_queries
+from ragkit.retrieval.filters import Filter
+from ragkit.retrieval.hits import Candidates
+
+if TYPE_CHECKING:
+    from ragkit.store.collection import Collection
+
+__all__ = ["DenseRetriever", "BM25Retriever"]
+
+
+class DenseRetriever(BaseRetriever):
+    """Nearest chunks by embedding similarity (the collection's vector index).
+
+    Example:
+        >>> DenseRetriever(collection).search("how do I save an index?", k=5)  # doctest: +SKIP
+    """
+
+    name = "dense"
+
+    def __init__(self, collection: Collection, index: str | None = None) -> None:
+        super().__init__(collection)
+        self.index_name = index or collection.index_of_kind("vector")
+        self.index = collection.index(self.index_name)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+        check_k(type(self).__name__, k)
+        queries = check_queries(queries)
+        mask = self.collection.filter_mask(filters)
+        vectors = self.collection.embed_queries(queries)
+        return self.index.search_rows(vectors, k, mask)  # type: ignore[no-any-return]
+
+
+class BM25Retriever(BaseRetriever):
+    """Chunks ranked by BM25 (the collection's BM25 index).
+
+    Example:
+        >>> BM25Retriever(collection).search("faiss hnsw", k=5)  # doctest: +SKIP
+    """
+
+    name = "bm25"
+
+    def __init__(self, collection: Collection, index: str | None = None) -> None:
+        super().__init__(collection)
+        self.index_name = index or collection.index_of_kind("bm25")
+        self.index = collection.index(self.index_name)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+        check_k(type(self).__name__, k)
+        queries = check_queries(queries)
+        mask = self.collection.filter_mask(filters)
+        return self.index.search_rows(queries, k, mask)  # type: ignore[no-any-return]

@@ -1,0 +1,7 @@
+"""Persistence: the chunk table, manifests and atomic collection folders."""
+
+from ragkit.store.collection import Collection
+from ragkit.store.manifest import FORMAT_VERSION
+from ragkit.store.registry import register_component
+
+__all__ = ["Collection", "FORMAT_VERSION", "register_component"]

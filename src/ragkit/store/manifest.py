@@ -1,0 +1,108 @@
+"""``manifest.json``: what a collection folder holds, checked before anything is read."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ragkit.embedding.default_model import sha256_file
+from ragkit.errors import CorruptIndexError, IndexFormatError
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "describe_file", "read_manifest", "resolve_member", "verify_files"]
+
+FORMAT = "ragkit-collection"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+#: The largest manifest accepted; real ones are a few kilobytes.
+_MAX_MANIFEST_BYTES = 16 << 20
+
+
+def describe_file(root: Path, relative: str) -> dict[str, Any]:
+    """Size and sha256 of a file of the collection, as the manifest records them."""
+    path = root / relative
+    return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def read_manifest(root: Path) -> dict[str, Any]:
+    """Load and check the manifest of the collection at ``root``.
+
+    Raises:
+        IndexFormatError: no manifest (not a collection, or never finished saving), or a
+            format version this ragkit does not read.
+        CorruptIndexError: the manifest is not valid JSON or lacks required keys.
+    """
+    path = root / MANIFEST
+    if not root.is_dir():
+        raise IndexFormatError(f"{root} is not a folder; expected a ragkit collection folder.")
+    if not path.is_file():
+        raise IndexFormatError(
+            f"{root} has no {MANIFEST}: it is not a ragkit collection, or its first save never "
+            "completed. Rebuild it with build_collection(...).save(path)."
+        )
+    if path.stat().st_size > _MAX_MANIFEST_BYTES:
+        raise CorruptIndexError(f"{MANIFEST}: {path.stat().st_size} bytes is far larger than any manifest.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptIndexError(f"{MANIFEST} in {root} is not valid JSON ({exc}).") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise CorruptIndexError(f"{MANIFEST} in {root} is not a ragkit collection manifest.")
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise CorruptIndexError(f"{MANIFEST} in {root} has no integer format_version.")
+    if version > FORMAT_VERSION:
+        raise IndexFormatError(
+            f"{root} was written in collection format {version}, newer than this ragkit reads "
+            f"({FORMAT_VERSION}). Upgrade ragkit (pip install -U ragkit) to open it."
+        )
+    if version < FORMAT_VERSION:  # pragma: no cover - no older format exists yet
+        raise IndexFormatError(f"{root} uses collection format {version}; no migration to {FORMAT_VERSION} exists.")
+    for key, kind in (("files", dict), ("indexes", dict), ("counts", dict), ("data_dir", str)):
+        if not isinstance(manifest.get(key), kind):
+            raise CorruptIndexError(f"{MANIFEST} in {root}: key {key!r} is missing or malformed.")
+    return manifest
+
+
+def resolve_member(root: Path, relative: Any) -> Path:
+    """The path of a file named in the manifest, refusing names that leave ``root``.
+
+    Raises:
+        CorruptIndexError: absolute paths, ``..`` parts, or links leading outside.
+    """
+    if not isinstance(relative, str) or not relative:
+        raise CorruptIndexError(f"{MANIFEST}: file name {relative!r} is not a relative path.")
+    parts = PurePosixPath(relative).parts
+    if PurePosixPath(relative).is_absolute() or ".." in parts or "\\" in relative:
+        raise CorruptIndexError(f"{MANIFEST}: file name {relative!r} escapes the collection folder.")
+    path = root / relative
+    real_root = os.path.realpath(root)
+    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+        raise CorruptIndexError(f"{MANIFEST}: file {relative!r} resolves outside the collection folder.")
+    return path
+
+
+def verify_files(root: Path, files: dict[str, Any], *, checksums: bool) -> None:
+    """Check every file the manifest lists exists with the recorded size (and sha256).
+
+    Raises:
+        CorruptIndexError: naming the first file that is missing, truncated or altered.
+    """
+    for relative, expected in files.items():
+        path = resolve_member(root, relative)
+        if not isinstance(expected, dict) or not isinstance(expected.get("bytes"), int):
+            raise CorruptIndexError(f"{MANIFEST}: entry for {relative!r} is malformed.")
+        if not path.is_file():
+            raise CorruptIndexError(f"{relative}: file is missing from {root}; restore it or rebuild the collection.")
+        size = path.stat().st_size
+        if size != expected["bytes"]:
+            raise CorruptIndexError(
+                f"{relative}: file has {size} bytes, the manifest records {expected['bytes']} "
+                "(truncated or replaced); restore it or rebuild the collection."
+            )
+        if checksums and sha256_file(path) != expected.get("sha256"):
+            raise CorruptIndexError(
+                f"{relative}: sha256 differs from the manifest (the file was modified or corrupted); "
+                "restore it or rebuild the collection."
+            )

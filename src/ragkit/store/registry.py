@@ -1,0 +1,61 @@
+"""The allow-list of component types a manifest may name.
+
+Opening a collection never imports a class from a string found in a file: a type name
+must be registered here (built-ins are) or through :func:`register_component`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ragkit.errors import IndexFormatError
+
+__all__ = ["register_component", "resolve_component", "component_config"]
+
+_BUILTINS: dict[str, str] = {
+    "SentenceTransformerEmbedder": "ragkit.embedding.sentence_transformer",
+    "HashEmbedder": "ragkit.testing.fake_embedder",
+    "RecursiveChunker": "ragkit.chunking",
+    "SentenceChunker": "ragkit.chunking",
+    "MarkdownChunker": "ragkit.chunking",
+    "FaissIndex": "ragkit.index.faiss_index",
+    "BM25Index": "ragkit.index.bm25.index",
+}
+_registered: dict[str, type] = {}
+
+
+def register_component(cls: type) -> type:
+    """Allow ``cls`` (a chunker, embedder or index with ``from_config``) in manifests.
+
+    Usable as a class decorator.
+    """
+    if not hasattr(cls, "from_config"):
+        raise TypeError(f"{cls.__name__} needs a from_config classmethod to be registered")
+    _registered[cls.__name__] = cls
+    return cls
+
+
+def resolve_component(type_name: Any) -> type:
+    """The class registered under ``type_name``.
+
+    Raises:
+        IndexFormatError: if the name is not on the allow-list.
+    """
+    if isinstance(type_name, str):
+        if type_name in _registered:
+            return _registered[type_name]
+        if type_name in _BUILTINS:
+            return getattr(importlib.import_module(_BUILTINS[type_name]), type_name)  # type: ignore[no-any-return]
+    allowed = sorted({*_BUILTINS, *_registered})
+    raise IndexFormatError(
+        f"The manifest names component type {type_name!r}, which is not allowed. Known types: "
+        f"{', '.join(allowed)}. Register custom components with ragkit.register_component."
+    )
+
+
+def component_config(component: Any) -> dict[str, Any]:
+    """A component's config dict, always carrying its registered ``type``."""
+    config = dict(component.get_config())
+    config.setdefault("type", type(component).__name__)
+    return config
