@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m ruff check src tests pipelines benchmarks
+.venv/bin/python -m mypy src
 .venv/bin/python -m pytest "$@"

@@ -103,7 +103,7 @@ def _index(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retriever(collection: Any, mode: str, fusion: str = "rrf") -> Any:
+def _retriever(collection: Any, mode: str, fusion: Any = "rrf") -> Any:
     from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
 
     if mode == "dense":

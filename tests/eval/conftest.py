@@ -1,4 +1,7 @@
-"""Fixtures for the evaluation tests: a writer of tiny BEIR folders and the shared data dir."""
+"""Fixtures for the evaluation tests: a writer of tiny BEIR folders.
+
+``scifact_dir`` (the real data, or a skip) comes from ``tests/conftest.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from ragkit.eval import default_data_dir
 
 TINY_CORPUS = [
     {"_id": "d1", "title": "Cats", "text": "Cats purr when content."},
@@ -50,15 +51,3 @@ def write_beir(tmp_path: Path) -> WriteBeir:
         return root
 
     return write
-
-
-@pytest.fixture(scope="session")
-def scifact_dir() -> Path:
-    """The real SciFact folder, or a skip saying how to provide it."""
-    data = default_data_dir()
-    if data is None or not (data / "scifact" / "corpus.jsonl").is_file():
-        pytest.skip(
-            "SciFact data not found: set RAGKIT_DATA_DIR to a folder holding scifact/ in BEIR "
-            "layout (default: <repo>/../shared/data)."
-        )
-    return data / "scifact"

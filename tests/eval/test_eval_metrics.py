@@ -163,3 +163,11 @@ def test_no_metrics() -> None:
 def test_bad_inputs(run, qrels, match: str) -> None:
     with pytest.raises(InputError, match=match):
         evaluate(run, qrels)
+
+
+def test_scores_compared_in_single_precision() -> None:
+    # 1 + 1e-9 and 1.0 are the same float32, so they tie and "b" > "a" ranks first (trec_eval).
+    res = evaluate({"q": {"a": 1.0 + 1e-9, "b": 1.0}}, {"q": {"a": 1}}, ("mrr@10",))
+    assert res.means["mrr@10"] == 0.5
+    res = evaluate({"q": {"a": 1.0 + 1e-6, "b": 1.0}}, {"q": {"a": 1}}, ("mrr@10",))
+    assert res.means["mrr@10"] == 1.0

@@ -63,7 +63,7 @@ class ChunkerBase:
             return []
         all_starts = self.token_counter.token_starts_batch([doc.text for doc in docs])
         chunks: list[Chunk] = []
-        for doc, starts in zip(docs, all_starts):
+        for doc, starts in zip(docs, all_starts, strict=True):
             chunks.extend(self._to_chunks(doc, starts))
         return chunks
 

@@ -57,8 +57,8 @@ def markdown_sections(text: str) -> list[tuple[int, int, tuple[str, ...]]]:
     first = heads[0][0] if heads else len(text)
     if first > 0:
         sections.append((0, first, ()))
-    ends = [start for start, _ in heads[1:]] + [len(text)]
-    sections.extend((start, end, path) for (start, path), end in zip(heads, ends))
+    ends = [start for start, _ in heads[1:]] + [len(text)] if heads else []
+    sections.extend((start, end, path) for (start, path), end in zip(heads, ends, strict=True))
     return sections
 
 
@@ -90,7 +90,7 @@ class MarkdownChunker(ChunkerBase):
         [('# Guide\\nIntro.', ['Guide']), ('## Install\\nRun pip.', ['Guide', 'Install'])]
     """
 
-    max_tokens: int = 256
+    max_tokens: int = 254
     overlap: int = 32
     tokenizer: str = DEFAULT_TOKENIZER
 

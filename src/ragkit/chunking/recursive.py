@@ -20,8 +20,7 @@ def check_overlap(owner: str, overlap: int, max_tokens: int) -> None:
     check_int(owner, "overlap", overlap, low=0)
     if overlap >= max_tokens:
         raise ConfigError(
-            f"The 'overlap' parameter of {owner} must be an int < max_tokens ({max_tokens}). "
-            f"Got {overlap!r} instead."
+            f"The 'overlap' parameter of {owner} must be an int < max_tokens ({max_tokens}). Got {overlap!r} instead."
         )
 
 
@@ -54,7 +53,7 @@ class RecursiveChunker(ChunkerBase):
         ['One two.', 'Three four five.']
     """
 
-    max_tokens: int = 256
+    max_tokens: int = 254
     overlap: int = 32
     tokenizer: str = DEFAULT_TOKENIZER
 

@@ -42,7 +42,7 @@ class SentenceChunker(ChunkerBase):
         ['A b. C d.', 'C d. E f.']
     """
 
-    max_tokens: int = 256
+    max_tokens: int = 254
     overlap_sentences: int = 0
     tokenizer: str = DEFAULT_TOKENIZER
 

@@ -40,11 +40,10 @@ Span = tuple[int, int]
 
 _TRIMMED = re.compile(r"\S(?:.*\S)?", re.DOTALL)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SENTENCE_CUT = re.compile(
-    r"[.!?\u2026]+[\"'\u2019\u201d\u00bb)\]]*(?=\s+[^\sa-z])"  # end of a Latin-script sentence
-    r"|[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*"  # CJK full stops need no space
-    r"|(?=\n\s*\n)"  # a paragraph break ends a sentence too
-)
+# End of a Latin-script sentence: before whitespace and a character that is not lowercase ASCII.
+_SENTENCE_END = re.compile(r"[.!?\u2026]+[\"'\u2019\u201d\u00bb)\]]*(?=\s+[^\sa-z])")
+# CJK full stops end a sentence without any space after them.
+_CJK_SENTENCE_END = re.compile(r"[\u3002\uff01\uff1f]+[\u300d\u300f\u201d\u2019\uff09]*")
 _LINE_BREAK = re.compile(r"\n")
 _WORD = re.compile(r"\S+")
 
@@ -69,7 +68,10 @@ def paragraph_spans(text: str, lo: int, hi: int) -> list[Span]:
 
 def sentence_spans(text: str, lo: int, hi: int) -> list[Span]:
     """Sentences of ``text[lo:hi]``; a paragraph break also ends a sentence."""
-    return _between(text, lo, hi, [m.end() for m in _SENTENCE_CUT.finditer(text, lo, hi)])
+    cuts = [m.end() for m in _SENTENCE_END.finditer(text, lo, hi)]
+    cuts += [m.end() for m in _CJK_SENTENCE_END.finditer(text, lo, hi)]
+    cuts += [m.start() for m in _PARAGRAPH_BREAK.finditer(text, lo, hi)]
+    return _between(text, lo, hi, sorted(cuts))
 
 
 def line_spans(text: str, lo: int, hi: int) -> list[Span]:
@@ -127,7 +129,7 @@ def _fit(text: str, spans: list[Span], starts: np.ndarray, max_tokens: int, leve
     if int(counts.max()) <= max_tokens:
         return spans
     pieces: list[Span] = []
-    for (s, e), n in zip(spans, counts.tolist()):
+    for (s, e), n in zip(spans, counts.tolist(), strict=True):
         if n <= max_tokens:
             pieces.append((s, e))
         elif level < len(_LEVELS):

@@ -10,6 +10,7 @@ number of starts inside it, found with two binary searches (see :mod:`ragkit.chu
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ __all__ = ["RegexTokenCounter", "HFTokenCounter", "get_token_counter", "DEFAULT_
 DEFAULT_TOKENIZER = "all-MiniLM-L6-v2"
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
+_first = operator.itemgetter(0)
 _ACCEPTED_SPECS = (
     "'regex', 'all-MiniLM-L6-v2' (or 'sentence-transformers/all-MiniLM-L6-v2'), "
     "a folder containing tokenizer.json, a path to a tokenizer.json file, "
@@ -122,13 +124,12 @@ class HFTokenCounter:
 
 def _starts(encoding: Encoding) -> np.ndarray:
     offsets = encoding.offsets
-    starts = np.fromiter((start for start, _ in offsets), dtype=np.int64, count=len(offsets))
+    starts = np.fromiter(map(_first, offsets), dtype=np.int64, count=len(offsets))
     if starts.size > 1 and bool(np.any(starts[1:] < starts[:-1])):
         starts.sort(kind="stable")
     return starts
 
 
-@functools.lru_cache(maxsize=16)
 def get_token_counter(spec: str) -> RegexTokenCounter | HFTokenCounter:
     """Resolve a tokenizer spec to a token counter (cached per spec).
 
@@ -147,6 +148,11 @@ def get_token_counter(spec: str) -> RegexTokenCounter | HFTokenCounter:
     """
     if not isinstance(spec, str) or not spec.strip():
         raise ConfigError(f"A tokenizer spec must be a non-empty string: {_ACCEPTED_SPECS}. Got {spec!r} instead.")
+    return _resolve(spec)
+
+
+@functools.lru_cache(maxsize=16)
+def _resolve(spec: str) -> RegexTokenCounter | HFTokenCounter:
     if spec == "regex":
         return RegexTokenCounter()
     from ragkit.embedding.default_model import default_model_path, is_default_model
@@ -168,8 +174,7 @@ def _load(spec: str, *, file: Path | None) -> Tokenizer:
         from tokenizers import Tokenizer
     except ImportError as exc:  # pragma: no cover - tokenizers is a core dependency
         raise MissingDependencyError(
-            f"Tokenizer {spec!r} needs the package 'tokenizers' (pip install tokenizers), "
-            "or use tokenizer='regex'."
+            f"Tokenizer {spec!r} needs the package 'tokenizers' (pip install tokenizers), or use tokenizer='regex'."
         ) from exc
     try:
         return Tokenizer.from_file(str(file)) if file is not None else Tokenizer.from_pretrained(spec)

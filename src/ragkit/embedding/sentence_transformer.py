@@ -105,12 +105,12 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
         if dim is None:  # pragma: no cover - only for exotic models
-            dim = int(model.encode(["x"], convert_to_numpy=True).shape[1])
+            return int(model.encode(["x"], convert_to_numpy=True).shape[1])
         return int(dim)
 
     @property
     def max_seq_length(self) -> int:
-        return int(self.load().max_seq_length)
+        return int(self.load().max_seq_length or 0)
 
     @property
     def device(self) -> str:

@@ -197,15 +197,11 @@ def _read_corpus(path: Path) -> list[Document]:
         if doc_id in seen:
             raise InputError(f"{path}:{lineno}: duplicate document id {doc_id!r}.")
         seen.add(doc_id)
-        has_title, has_text = bool(title.strip()), bool(text.strip())
-        if not has_title and not has_text:
+        parts = [part for part in (title, text) if part.strip()]
+        if not parts:
             blank += 1
             continue
-        if has_title and has_text:
-            body = f"{title}\n\n{text}"
-        else:
-            body = title if has_title else text
-        documents.append(Document(id=doc_id, text=body, metadata={"title": title}))
+        documents.append(Document(id=doc_id, text="\n\n".join(parts), metadata={"title": title}))
     if blank:
         logger.warning("%s: skipped %d record(s) whose title and text are both blank.", path, blank)
     return documents

@@ -3,6 +3,8 @@
 A *run* maps query id -> {doc id: score}; *qrels* map query id -> {doc id: grade}.
 A document is relevant when its grade is > 0. Documents are ranked by score,
 highest first; equal scores are ordered by doc id, descending, as trec_eval does.
+Like trec_eval, scores are compared in single precision (float32): two scores that
+round to the same float32 tie.
 """
 
 from __future__ import annotations
@@ -76,7 +78,8 @@ def evaluate(
 
     Queries scored: every query of ``qrels`` with at least one relevant document. One
     that the run lacks scores 0 on every metric; run queries absent from ``qrels`` are
-    ignored. Ties in score are broken by doc id, descending (as trec_eval does).
+    ignored. Scores are compared after rounding to float32 (trec_eval stores them so);
+    ties are broken by doc id, descending (as trec_eval does).
 
     Example:
         >>> run = {"q1": {"d1": 0.9, "d2": 0.5, "d3": 0.1}}
@@ -190,6 +193,8 @@ def _rank(qid: str, ranked: Mapping[str, float], max_k: int) -> list[str]:
     if np.isnan(scores).any():
         bad = doc_ids[int(np.flatnonzero(np.isnan(scores))[0])]
         raise InputError(f"run[{qid!r}][{bad!r}] is NaN; scores must be comparable numbers.")
+    with np.errstate(over="ignore"):  # trec_eval keeps scores as C floats: rank at that precision
+        scores = scores.astype(np.float32)
     n = len(doc_ids)
     if n > max_k:
         # Keep everything scoring at least the max_k-th best score, so ties at the
@@ -198,7 +203,7 @@ def _rank(qid: str, ranked: Mapping[str, float], max_k: int) -> list[str]:
         keep = np.flatnonzero(scores >= threshold)
     else:
         keep = np.arange(n)
-    pairs = sorted(zip(scores[keep].tolist(), (doc_ids[i] for i in keep)), reverse=True)
+    pairs = sorted(zip(scores[keep].tolist(), (doc_ids[i] for i in keep), strict=True), reverse=True)
     return [doc_id for _, doc_id in pairs[:max_k]]
 
 

@@ -39,7 +39,7 @@ def doc_level_run(
             f"Got lengths {n}, {len(doc_ids_per_query)} and {len(scores_per_query)}."
         )
     run: dict[str, dict[str, float]] = {}
-    for qid, doc_ids, scores in zip(query_ids, doc_ids_per_query, scores_per_query):
+    for qid, doc_ids, scores in zip(query_ids, doc_ids_per_query, scores_per_query, strict=True):
         if not isinstance(qid, str):
             raise InputError(f"Query ids must be strings. Got {qid!r} ({type(qid).__name__}).")
         if qid in run:
@@ -48,7 +48,9 @@ def doc_level_run(
     return run
 
 
-def _best_per_doc(qid: str, doc_ids: Sequence[str] | np.ndarray, scores: Sequence[float] | np.ndarray) -> dict[str, float]:
+def _best_per_doc(
+    qid: str, doc_ids: Sequence[str] | np.ndarray, scores: Sequence[float] | np.ndarray
+) -> dict[str, float]:
     ids = list(doc_ids)
     try:
         values = np.asarray(scores, dtype=np.float64)
@@ -71,4 +73,4 @@ def _best_per_doc(qid: str, doc_ids: Sequence[str] | np.ndarray, scores: Sequenc
     best = np.full(unique.shape[0], -np.inf)
     np.maximum.at(best, inverse.reshape(-1), values)
     order = np.argsort(-best, kind="stable")
-    return dict(zip(unique[order].tolist(), best[order].tolist()))
+    return dict(zip(unique[order].tolist(), best[order].tolist(), strict=True))

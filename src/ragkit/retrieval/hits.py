@@ -67,10 +67,7 @@ def top_k(scores: np.ndarray, k: int, rows: np.ndarray | None = None) -> Candida
         rows = np.arange(n, dtype=np.int64)
     if n == 0:
         return Candidates.empty()
-    if k < n:
-        part = np.argpartition(-scores, k - 1)[:k]
-    else:
-        part = np.arange(n)
+    part = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
     order = np.lexsort((rows[part], -scores[part]))
     sel = part[order]
     return Candidates(rows[sel].astype(np.int64, copy=False), scores[sel].astype(np.float64, copy=False))

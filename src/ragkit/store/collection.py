@@ -180,7 +180,7 @@ class Collection:
     def _embedder_manifest(self) -> dict[str, Any] | None:
         if self.embedder is None:
             return self._embedder_info
-        info = {"config": component_config(self.embedder), "model_id": self.embedder.model_id}
+        info: dict[str, Any] = {"config": component_config(self.embedder), "model_id": self.embedder.model_id}
         vector = [i for i in self.indexes.values() if getattr(i, "kind", None) == "vector"]
         if vector:
             info["dimension"] = int(vector[0].dimension)

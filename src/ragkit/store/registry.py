@@ -22,10 +22,10 @@ _BUILTINS: dict[str, str] = {
     "FaissIndex": "ragkit.index.faiss_index",
     "BM25Index": "ragkit.index.bm25.index",
 }
-_registered: dict[str, type] = {}
+_registered: dict[str, type[Any]] = {}
 
 
-def register_component(cls: type) -> type:
+def register_component(cls: type[Any]) -> type[Any]:
     """Allow ``cls`` (a chunker, embedder or index with ``from_config``) in manifests.
 
     Usable as a class decorator.
@@ -36,7 +36,7 @@ def register_component(cls: type) -> type:
     return cls
 
 
-def resolve_component(type_name: Any) -> type:
+def resolve_component(type_name: Any) -> type[Any]:
     """The class registered under ``type_name``.
 
     Raises:

@@ -1,5 +1,6 @@
 """Helpers for testing ragkit pieces and code built on them."""
 
+from ragkit.testing.contract import ContractViolation, check_component, construction_is_light
 from ragkit.testing.fake_embedder import HashEmbedder
 
-__all__ = ["HashEmbedder"]
+__all__ = ["ContractViolation", "HashEmbedder", "check_component", "construction_is_light"]

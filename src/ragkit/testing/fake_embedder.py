@@ -36,7 +36,7 @@ class HashEmbedder:
     """
 
     def __init__(self, dimension: int = 64, model: str = "hash-embedder") -> None:
-        self.config = {"dimension": check_int("HashEmbedder", "dimension", dimension, low=2), "model": model}
+        self.config: dict[str, Any] = {"dimension": check_int("HashEmbedder", "dimension", dimension, low=2), "model": model}
         self.calls = 0
 
     @property

@@ -1,0 +1,74 @@
+"""Shared fixtures: tiny corpora, the deterministic fake embedder, the real SciFact data."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+import ragkit
+from ragkit.eval import default_data_dir
+from ragkit.testing import HashEmbedder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+ANIMALS = [
+    ("cats", "Cats purr when they are content. A cat sleeps most of the day.", {"kind": "mammal", "legs": 4, "tags": ["pet", "feline"]}),
+    ("dogs", "Dogs bark at strangers and fetch sticks. A dog is a loyal pet.", {"kind": "mammal", "legs": 4, "tags": ["pet"]}),
+    ("birds", "Birds sing at dawn. Most birds can fly and build nests.", {"kind": "bird", "legs": 2, "tags": ["wild"]}),
+    ("fish", "Fish swim in rivers and oceans. They breathe through gills.", {"kind": "fish", "legs": 0, "tags": ["wild", "pet"]}),
+    ("snakes", "Snakes have no legs and move by slithering. Some snakes are venomous.", {"kind": "reptile", "legs": 0, "tags": ["wild"]}),
+    ("horses", "Horses gallop across fields. A horse can sleep standing up.", {"kind": "mammal", "legs": 4, "tags": ["farm"]}),
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests never reach the network: any outbound connection fails loudly."""
+
+    def guard(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("network access attempted in a test")
+
+    monkeypatch.setattr(socket, "create_connection", guard)
+
+
+@pytest.fixture
+def animal_docs() -> list[ragkit.Document]:
+    return [ragkit.Document(id=i, text=t, metadata=m) for i, t, m in ANIMALS]
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder(dimension=32)
+
+
+@pytest.fixture
+def small_chunker() -> ragkit.RecursiveChunker:
+    return ragkit.RecursiveChunker(max_tokens=12, overlap=2, tokenizer="regex")
+
+
+@pytest.fixture
+def animal_collection(animal_docs: list[ragkit.Document], embedder: HashEmbedder,
+                      small_chunker: ragkit.RecursiveChunker) -> ragkit.Collection:
+    return ragkit.build_collection(animal_docs, chunker=small_chunker, embedder=embedder,
+                                   indexes=[ragkit.FaissIndex("Flat"), ragkit.BM25Index()])
+
+
+def _beir_dir(name: str) -> Path:
+    base = default_data_dir()
+    if base is None or not (base / name / "corpus.jsonl").is_file():
+        pytest.skip(f"BEIR data for {name} not found (set RAGKIT_DATA_DIR or provide ../shared/data/{name})")
+    return base / name
+
+
+@pytest.fixture(scope="session")
+def scifact_dir() -> Path:
+    return _beir_dir("scifact")
+
+
+@pytest.fixture
+def animal_text() -> dict[str, str]:
+    return {doc_id: text for doc_id, text, _ in ANIMALS}
