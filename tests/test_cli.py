@@ -71,3 +71,13 @@ def test_index_and_search_a_folder_with_the_default_model(tmp_path: Path, capsys
     printed = capsys.readouterr().out
     assert "guide.md" in printed and "Guide > Saving" in printed
     assert "legs: bm25" in printed or "legs: dense" in printed
+
+
+def test_search_falls_back_to_bm25_without_vectors(beir_folder: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "col"
+    assert main(["index", str(beir_folder), str(out), "--no-vectors"]) == 0
+    capsys.readouterr()
+    assert main(["search", str(out), "fish gills", "-k", "1"]) == 0
+    captured = capsys.readouterr()
+    assert "BM25 only" in captured.err and "d3" in captured.out

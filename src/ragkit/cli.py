@@ -121,7 +121,11 @@ def _search(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as exc:
         raise InputError(f"--filter is not valid JSON: {exc}") from exc
     collection = Collection.open(args.collection)
-    retriever = _retriever(collection, args.mode, args.fusion)
+    mode = args.mode
+    if mode == "hybrid" and not any(i.kind == "vector" for i in collection.indexes.values()):
+        print("note: this collection has no vector index; searching with BM25 only", file=sys.stderr)
+        mode = "bm25"
+    retriever = _retriever(collection, mode, args.fusion)
     for query, hits in zip(args.queries, retriever.search_batch(args.queries, k=args.k, filters=filters), strict=True):
         if args.json:
             for rank, h in enumerate(hits, 1):

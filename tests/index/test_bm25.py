@@ -139,3 +139,8 @@ def test_bad_input() -> None:
         index.search_rows("cat", k=1)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="allowed mask"):
         index.search_rows(["cat"], k=1, allowed=np.ones(3, dtype=bool))
+
+
+def test_tokenizer_must_be_a_bm25_tokenizer() -> None:
+    with pytest.raises(ConfigError, match="'tokenizer' parameter of BM25Index must be a BM25Tokenizer"):
+        BM25Index(tokenizer="regex")  # type: ignore[arg-type]

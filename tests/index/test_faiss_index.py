@@ -145,3 +145,8 @@ def test_gpu_search_matches_cpu(data: tuple[np.ndarray, np.ndarray]) -> None:
     assert gpu.on_gpu and not cpu.on_gpu
     for a, b in zip(gpu.search_rows(q, k=10), cpu.search_rows(q, k=10), strict=True):
         np.testing.assert_array_equal(a.rows, b.rows)
+
+
+def test_quantizer_without_enough_training_vectors_is_a_clear_error() -> None:
+    with pytest.raises(InputError, match="could not be trained on 100 vectors"):
+        FaissIndex("PQ8").build(unit_vectors(100))

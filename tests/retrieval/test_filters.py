@@ -60,3 +60,37 @@ def test_bad_filters_raise_filter_error(animal_collection: ragkit.Collection, fi
 def test_filter_must_be_a_mapping(animal_collection: ragkit.Collection) -> None:
     with pytest.raises(FilterError, match="mapping"):
         animal_collection.filter_mask(["kind"])  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def sparse_metadata_collection(embedder: object) -> ragkit.Collection:
+    docs = [
+        ragkit.Document(id="a", text="alpha text", metadata={"lang": "en", "tags": ["x"]}),
+        ragkit.Document(id="b", text="beta text", metadata={"lang": "fr"}),
+        ragkit.Document(id="c", text="gamma text", metadata={}),
+    ]
+    return ragkit.build_collection(docs, chunker=ragkit.RecursiveChunker(tokenizer="regex"), embedder=embedder,  # type: ignore[arg-type]
+                                   indexes=[ragkit.BM25Index()])
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"lang": {"$ne": "en"}}, {"b"}),
+        ({"lang": {"$nin": ["en"]}}, {"b"}),
+        ({"tags": {"$ne": "x"}}, set()),
+        ({"tags": {"$nin": ["y"]}}, {"a"}),
+        ({"lang": {"$exists": False}}, {"c"}),
+        ({"lang": {"$in": []}}, set()),
+    ],
+)
+def test_missing_fields_match_no_condition_but_exists_false(
+    sparse_metadata_collection: ragkit.Collection, filters: dict, expected: set
+) -> None:
+    assert docs_matching(sparse_metadata_collection, filters) == expected
+
+
+@pytest.mark.parametrize("filters", [{"lang": None}, {"lang": {"$in": ["en", None]}}, {"lang": {"$exists": "yes"}}])
+def test_none_is_not_a_value(sparse_metadata_collection: ragkit.Collection, filters: dict) -> None:
+    with pytest.raises(FilterError, match="exists"):
+        sparse_metadata_collection.filter_mask(filters)

@@ -9,6 +9,7 @@ import pytest
 
 import ragkit
 from ragkit import Collection, CorruptIndexError, HybridRetriever, IndexFormatError, ModelMismatchError
+from ragkit.store.manifest import describe_file
 from ragkit.testing import HashEmbedder
 
 QUERIES = ["cats purr", "which animals have no legs", "birds at dawn", "loyal pet dog"]
@@ -177,3 +178,25 @@ def test_verify_false_still_checks_sizes(saved: Path) -> None:
     path.write_bytes(path.read_bytes() + b"x")
     with pytest.raises(CorruptIndexError, match="bytes"):
         Collection.open(saved, verify=False)
+
+
+def test_index_and_chunk_table_of_different_sizes_are_refused(saved: Path, tmp_path: Path, animal_docs: list) -> None:
+    other = ragkit.build_collection(animal_docs[:2], chunker=ragkit.RecursiveChunker(tokenizer="regex"),
+                                    embedder=HashEmbedder(dimension=32), indexes=[ragkit.FaissIndex()])
+    other_root = other.save(tmp_path / "other")
+    target = data_file(saved, "vectors.faiss")
+    target.write_bytes(data_file(other_root, "vectors.faiss").read_bytes())
+    rel = target.relative_to(saved).as_posix()
+    edit_manifest(saved, lambda m: m["files"].update({rel: describe_file(saved, rel)}))
+    with pytest.raises(CorruptIndexError, match="vector: the index holds .* rows, the chunk table"):
+        Collection.open(saved)
+
+
+def test_custom_components_cannot_shadow_builtins() -> None:
+    class FaissIndex(ragkit.FaissIndex):
+        pass
+
+    with pytest.raises(ragkit.ConfigError, match="name of a built-in"):
+        ragkit.register_component(FaissIndex)
+    with pytest.raises(ragkit.ConfigError, match="from_config"):
+        ragkit.register_component(type("Bare", (), {}))

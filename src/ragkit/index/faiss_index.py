@@ -134,7 +134,14 @@ class FaissIndex:
                     f"FaissIndex {self.config.factory!r} has {nlist} IVF lists but only {n} vectors to "
                     f"train on; use fewer lists (about 4*sqrt(n) = {max(1, int(4 * n ** 0.5))}) or 'Flat'."
                 )
-            index.train(vectors)
+            try:
+                index.train(vectors)
+            except RuntimeError as exc:
+                raise InputError(
+                    f"FaissIndex {self.config.factory!r} could not be trained on {n} vectors: {_first_line(exc)}. "
+                    "Quantizers need enough training vectors (PQ: at least 256 per sub-quantizer); "
+                    "use 'Flat' or 'HNSW32' for small corpora."
+                ) from exc
         index.add(vectors)
         ivf = _extract_ivf(index, faiss)
         if ivf is not None:

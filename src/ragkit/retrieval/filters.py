@@ -5,6 +5,9 @@ hold. A value is either a literal (equality; for a list field, "contains") or a 
 of operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists``. ``{"$and": [...]}`` and
 ``{"$or": [...]}`` combine sub-filters.
 
+A chunk whose document lacks the field matches no condition on it (``$ne`` and ``$nin``
+included) except ``{"$exists": False}``.
+
 Example:
     >>> {"lang": "en", "year": {"$gte": 2020}, "$or": [{"tags": "faq"}, {"tags": "howto"}]}  # doctest: +SKIP
 """
@@ -88,21 +91,25 @@ def _condition(name: str, column: pa.ChunkedArray, condition: Any) -> Any:
 
 def _compare(name: str, column: pa.ChunkedArray, op: str, operand: Any) -> Any:
     is_list = pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+    present = pc.is_valid(column)
     if op == "$exists":
-        present = pc.is_valid(column)
+        if not isinstance(operand, bool):
+            raise FilterError(f"$exists on {name!r} takes True or False. Got {operand!r}.")
         return present if operand else pc.invert(present)
+    if operand is None:
+        raise FilterError(f"Cannot compare {name!r} with None; use {{'$exists': False}} for missing values.")
     if op in ("$in", "$nin"):
         if isinstance(operand, (str, bytes)) or not isinstance(operand, Sequence):
             raise FilterError(f"{op} on {name!r} takes a list of values. Got {operand!r}.")
         hit = _isin(name, column, list(operand), is_list)
-        return hit if op == "$in" else pc.invert(hit)
+        return hit if op == "$in" else pc.and_kleene(pc.invert(hit), present)
     if op not in _COMPARE:
         raise FilterError(f"Unknown filter operator {op!r} on {name!r}; valid: {', '.join(OPERATORS)}.")
     if is_list:
         if op not in ("$eq", "$ne"):
             raise FilterError(f"{op} does not apply to list field {name!r}; use $eq, $ne, $in or $nin.")
         hit = _isin(name, column, [operand], is_list)
-        return hit if op == "$eq" else pc.invert(hit)
+        return hit if op == "$eq" else pc.and_kleene(pc.invert(hit), present)
     try:
         return getattr(pc, _COMPARE[op])(column, pa.scalar(operand))
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
@@ -110,6 +117,10 @@ def _compare(name: str, column: pa.ChunkedArray, op: str, operand: Any) -> Any:
 
 
 def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) -> Any:
+    if not values:
+        return pa.array(np.zeros(len(column), dtype=bool))
+    if any(v is None for v in values):
+        raise FilterError(f"Cannot match {name!r} against None; use {{'$exists': False}} for missing values.")
     try:
         if is_list:  # any element of the row's list is among values
             flat = pc.list_flatten(column)

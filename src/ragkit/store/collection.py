@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit._version import __version__
-from ragkit.errors import IndexFormatError, InputError, ModelMismatchError
+from ragkit.errors import CorruptIndexError, IndexFormatError, InputError, ModelMismatchError
 from ragkit.protocols import Embedder
 from ragkit.retrieval.filters import Filter, filter_mask
 from ragkit.retrieval.hits import Candidates, Hit, LegScore
@@ -215,8 +215,9 @@ class Collection:
             if not isinstance(config, dict):
                 raise IndexFormatError(f"manifest.json: index {name!r} has no config.")
             indexes[name] = resolve_component(config.get("type")).load(data / name, config)
-            if getattr(indexes[name], "kind", None) == "bm25" and indexes[name].n_docs != chunks.num_rows:
-                raise IndexFormatError(f"{name}: indexes {indexes[name].n_docs} rows, the collection has {chunks.num_rows}.")
+            rows = indexes[name].n_docs if indexes[name].kind == "bm25" else indexes[name].ntotal
+            if rows != chunks.num_rows:
+                raise CorruptIndexError(f"{name}: the index holds {rows} rows, the chunk table {chunks.num_rows}.")
         info = manifest.get("embedder")
         embedder = _resolve_embedder(info, embedder)
         return cls(chunks, indexes, embedder=embedder, chunker_config=manifest.get("chunker"), embedder_info=info)

@@ -10,7 +10,6 @@ Writers take an exclusive ``flock`` on ``<root>/.lock``, so concurrent saves ser
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -48,6 +47,19 @@ def writer_lock(root: Path) -> Iterator[None]:
     """Hold the collection's exclusive writer lock (blocking) for the ``with`` body."""
     root.mkdir(parents=True, exist_ok=True)
     with open(root / _LOCK, "a+b") as fh:
+        try:
+            import fcntl
+        except ImportError:  # Windows: lock the lock file's first byte instead
+            import msvcrt
+
+            fh.seek(0)
+            msvcrt.locking(fh.fileno(), msvcrt.LK_LOCK, 1)  # type: ignore[attr-defined]
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_UNLCK, 1)  # type: ignore[attr-defined]
+            return
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
             yield

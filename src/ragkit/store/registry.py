@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ragkit.errors import IndexFormatError
+from ragkit.errors import ConfigError, IndexFormatError
 
 __all__ = ["register_component", "resolve_component", "component_config"]
 
@@ -31,7 +31,9 @@ def register_component(cls: type[Any]) -> type[Any]:
     Usable as a class decorator.
     """
     if not hasattr(cls, "from_config"):
-        raise TypeError(f"{cls.__name__} needs a from_config classmethod to be registered")
+        raise ConfigError(f"{cls.__name__} needs a from_config classmethod to be registered.")
+    if cls.__name__ in _BUILTINS and resolve_component(cls.__name__) is not cls:
+        raise ConfigError(f"{cls.__name__} is the name of a built-in ragkit component; give your class another name.")
     _registered[cls.__name__] = cls
     return cls
 

@@ -1,4 +1,9 @@
-"""BM25 over chunk texts: term frequencies in a sparse (CSC) layout, scores derived per query."""
+"""BM25 over chunk rows: term frequencies in term-major postings, scores derived per query.
+
+Nothing corpus-wide is precomputed from the statistics, so adding or deleting rows only
+edits the postings, the row lengths and the live-row mask; the next query sees exact
+IDF and average length of the current corpus, identical to a fresh build.
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,20 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit._validation import check_choice, check_float, check_k
-from ragkit.errors import CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.index.bm25.postings import Postings, build_postings, gather
 from ragkit.index.bm25.scoring import VARIANTS, Variant, idf, tf_weight
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
-from ragkit.retrieval.hits import Candidates, top_k
+from ragkit.retrieval.hits import Candidates, top_k_block, top_k_sparse
 from ragkit.store.arrow_io import column_numpy, read_table, write_table
 
 __all__ = ["BM25Config", "BM25Index"]
 
 _FILES = ("bm25_terms.arrow", "bm25_postings.arrow", "bm25_docs.arrow")
+#: Dense score cells (queries x rows) scored at once; bounds a batch's memory to ~100 MB.
+_BLOCK_CELLS = 1 << 23
+#: Texts tokenised per batch while building.
+_TOKENIZE_BATCH = 20_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,16 +56,60 @@ class BM25Config:
         check_float(owner, "delta", self.delta, low=0.0)
         check_float(owner, "epsilon", self.epsilon, low=0.0)
         if not isinstance(self.tokenizer, BM25Tokenizer):
-            raise InputError(f"The 'tokenizer' parameter of {owner} must be a BM25Tokenizer. Got {self.tokenizer!r}.")
+            raise ConfigError(
+                f"The 'tokenizer' parameter of {owner} must be a BM25Tokenizer. Got {self.tokenizer!r} instead."
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """One immutable version of the index; a query works on the version it started with."""
+
+    postings: Postings
+    doc_len: np.ndarray  # (n_rows,) int32, 0 for deleted rows
+    alive: np.ndarray  # (n_rows,) bool
+    n_alive: int
+    total_len: int
+    idf: np.ndarray  # (n_terms,) float64, for the current statistics
+    _cache: dict[str, Any] = field(default_factory=dict)  # derived arrays, built once per version
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.doc_len.shape[0])
+
+    def weights(self, config: BM25Config) -> np.ndarray:
+        """idf * saturated tf of every posting (float64), computed once per version (O(postings))."""
+        weights = self._cache.get("weights")
+        if weights is None:
+            p = self.postings
+            avgdl = self.total_len / self.n_alive if self.n_alive else 0.0
+            weights = tf_weight(config.variant, p.tf, self.doc_len[p.rows], avgdl, config.k1, config.b, config.delta)
+            weights *= np.repeat(self.idf, p.df())
+            self._cache["weights"] = weights
+        return weights  # type: ignore[no-any-return]
+
+    def weight_matrix(self, config: BM25Config) -> Any:
+        """The weights as a scipy CSR matrix (terms x rows), built once per version."""
+        matrix = self._cache.get("matrix")
+        if matrix is None:
+            import scipy.sparse as sp
+
+            p = self.postings
+            # int32 offsets when they fit, so scipy shares the int32 rows instead of copying them
+            indptr = p.indptr.astype(np.int32) if p.nnz < 2**31 - 1 else p.indptr
+            matrix = sp.csr_matrix((self.weights(config), p.rows, indptr), shape=(p.n_terms, self.n_rows), copy=False)
+            self._cache["matrix"] = matrix
+        return matrix
 
 
 class BM25Index:
-    """Lexical index over chunk rows.
+    """Lexical index over chunk rows, with live :meth:`add` and :meth:`delete`.
 
-    Term frequencies are stored per term (CSC: for each term, the rows holding it and
-    how often); document lengths per row. A query gathers the postings of its terms and
-    accumulates their BM25 weights with one ``bincount``: no Python loop per document or
-    per term. Weights are cached and recomputed whenever the corpus statistics change.
+    Postings are stored per term (CSC: the rows holding the term and how often). A batch
+    of queries gathers the postings of all its terms at once, weighs them with the
+    current IDF and length normalisation, and accumulates scores with one ``bincount``
+    per block of queries; top-k is a partial selection. Updates build a new immutable
+    version and swap it in, so concurrent searches never see a half-applied change.
 
     Example:
         >>> idx = BM25Index(variant="okapi").build(["cats purr", "dogs bark", "cats and dogs"])
@@ -74,14 +128,11 @@ class BM25Index:
                  delta: float = 0.5, epsilon: float = 0.25, tokenizer: BM25Tokenizer | None = None) -> None:
         self.config = BM25Config(variant=variant, k1=k1, b=b, delta=delta, epsilon=epsilon,
                                  tokenizer=tokenizer or BM25Tokenizer())
-        self._terms: pa.Array | None = None
+        self._state: _State | None = None
+        self._terms: pa.Array | list[str] | None = None  # term of each id (Arrow when loaded)
         self._vocab: dict[str, int] | None = None
-        self._indptr: np.ndarray | None = None      # (V+1,) int64, postings of term t: [indptr[t], indptr[t+1])
-        self._rows: np.ndarray | None = None        # (nnz,) int32, row of each posting
-        self._tf: np.ndarray | None = None          # (nnz,) int32
-        self._doc_len: np.ndarray | None = None     # (n_docs,) int32
-        self._weights: np.ndarray | None = None     # (nnz,) float64, idf * tf_weight, derived
-        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._vocab_lock = threading.Lock()
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -95,150 +146,247 @@ class BM25Index:
         tokenizer = BM25Tokenizer.from_config(options.pop("tokenizer", {}))
         return cls(tokenizer=tokenizer, **options)
 
-    # -- building --------------------------------------------------------------------
-    def build(self, texts: Sequence[str]) -> BM25Index:
-        """Index ``texts``; row ``i`` of the index is ``texts[i]``."""
-        if len(texts) == 0:
-            raise EmptyCorpusError("BM25Index.build got no texts; a BM25 index needs at least one.")
-        token_lists = self.config.tokenizer.tokenize(texts)
-        vocab: dict[str, int] = {}
-        ids_per_doc = [[vocab.setdefault(t, len(vocab)) for t in terms] for terms in token_lists]
-        lengths = np.fromiter((len(x) for x in ids_per_doc), dtype=np.int64, count=len(ids_per_doc))
-        term_ids = np.fromiter((t for ids in ids_per_doc for t in ids), dtype=np.int64, count=int(lengths.sum()))
-        doc_ids = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
-        n_docs, n_terms = len(texts), len(vocab)
-        # one unique over (term, doc) keys gives postings sorted by term then row, with counts
-        keys, tf = np.unique(term_ids * n_docs + doc_ids, return_counts=True)
-        post_terms = keys // n_docs
-        self._rows = (keys % n_docs).astype(np.int32)
-        self._tf = tf.astype(np.int32)
-        self._indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(np.bincount(post_terms, minlength=n_terms), out=self._indptr[1:])
-        self._doc_len = lengths.astype(np.int32)
-        self._vocab = vocab
-        self._terms = pa.array(list(vocab), type=pa.string())
-        self._weights = None
-        return self
-
     # -- statistics ------------------------------------------------------------------
     @property
     def n_docs(self) -> int:
-        return 0 if self._doc_len is None else int(self._doc_len.shape[0])
+        """Rows of the index, deleted ones included (row ids are never reused)."""
+        return 0 if self._state is None else self._state.n_rows
+
+    @property
+    def n_alive(self) -> int:
+        """Rows that are not deleted."""
+        return 0 if self._state is None else self._state.n_alive
 
     @property
     def vocabulary_size(self) -> int:
-        return 0 if self._indptr is None else int(self._indptr.shape[0] - 1)
+        return 0 if self._state is None else self._state.postings.n_terms
 
-    def _require_built(self) -> None:
-        if self._indptr is None:
+    def _require_state(self) -> _State:
+        state = self._state
+        if state is None:
             raise NotBuiltError("BM25Index is empty: call build(texts) or load it from a collection first.")
+        return state
 
-    def _posting_weights(self) -> np.ndarray:
-        """idf(term) * tf_weight for every posting, computed once per corpus state."""
-        weights = self._weights
-        if weights is not None:
-            return weights
-        with self._lock:
-            if self._weights is None:
-                assert self._indptr is not None and self._tf is not None and self._doc_len is not None
-                assert self._rows is not None
-                cfg = self.config
-                df = np.diff(self._indptr)
-                term_idf = idf(cfg.variant, df, self.n_docs, cfg.epsilon)
-                avgdl = float(self._doc_len.sum()) / self.n_docs
-                w = tf_weight(cfg.variant, self._tf, self._doc_len[self._rows], avgdl, cfg.k1, cfg.b, cfg.delta)
-                w *= np.repeat(term_idf, df)
-                self._weights = w
-            return self._weights
+    def _new_state(self, postings: Postings, doc_len: np.ndarray, alive: np.ndarray) -> _State:
+        n_alive = int(alive.sum())
+        cfg = self.config
+        return _State(postings, doc_len, alive, n_alive, int(doc_len.sum(dtype=np.int64)),
+                      idf(cfg.variant, postings.df(), n_alive, cfg.epsilon))
+
+    def _warm(self, state: _State) -> None:
+        """Derive the scoring arrays now, so the cost lands on the update, not the next query."""
+        if self.config.variant == "okapi":
+            state.weights(self.config)
+        else:
+            state.weight_matrix(self.config)
+
+    # -- building and updating --------------------------------------------------------
+    def build(self, texts: Sequence[str]) -> BM25Index:
+        """Index ``texts`` from scratch; row ``i`` is ``texts[i]``."""
+        if len(texts) == 0:
+            raise EmptyCorpusError("BM25Index.build got no texts; a BM25 index needs at least one.")
+        with self._write_lock:
+            self._vocab, self._terms = {}, []
+            postings, lengths = self._tokenize_block(texts, first_row=0)
+            self._state = self._new_state(postings, lengths, np.ones(len(texts), dtype=bool))
+            self._warm(self._state)
+        return self
+
+    def add(self, texts: Sequence[str]) -> np.ndarray:
+        """Append ``texts`` as new rows without rebuilding; returns their row ids.
+
+        The cost is tokenising the new texts plus one O(postings) merge.
+        """
+        if len(texts) == 0:
+            return np.empty(0, dtype=np.int64)
+        with self._write_lock:
+            state = self._require_state()
+            self._vocabulary()
+            postings, lengths = self._tokenize_block(texts, first_row=state.n_rows)
+            merged = state.postings.append(postings)
+            doc_len = np.concatenate([state.doc_len, lengths])
+            alive = np.concatenate([state.alive, np.ones(len(texts), dtype=bool)])
+            self._state = self._new_state(merged, doc_len, alive)
+            self._warm(self._state)
+            return np.arange(state.n_rows, state.n_rows + len(texts), dtype=np.int64)
+
+    def delete(self, rows: Sequence[int] | np.ndarray) -> None:
+        """Delete rows; the next query no longer sees them and statistics exclude them.
+
+        Raises:
+            InputError: a row that does not exist or is already deleted (nothing is changed).
+        """
+        ids = np.asarray(rows, dtype=np.int64).ravel()
+        with self._write_lock:
+            state = self._require_state()
+            bad = ids[(ids < 0) | (ids >= state.n_rows)]
+            if bad.size:
+                raise InputError(f"Cannot delete row {int(bad[0])}: the index has rows 0..{state.n_rows - 1}.")
+            if np.unique(ids).size != ids.size:
+                raise InputError("Rows to delete contain duplicates.")
+            gone = ids[~state.alive[ids]]
+            if gone.size:
+                raise InputError(f"Cannot delete row {int(gone[0])}: it is already deleted.")
+            dead = np.zeros(state.n_rows, dtype=bool)
+            dead[ids] = True
+            postings, _ = state.postings.without_rows(dead)
+            doc_len = state.doc_len.copy()
+            doc_len[ids] = 0
+            self._state = self._new_state(postings, doc_len, state.alive & ~dead)
+            self._warm(self._state)
+
+    def _tokenize_block(self, texts: Sequence[str], first_row: int) -> tuple[Postings, np.ndarray]:
+        """Tokenise ``texts`` (growing the vocabulary) into postings for rows ``first_row...``.
+
+        Texts are tokenised in batches turned into term-id arrays at once, so memory holds
+        compact integer arrays rather than millions of token strings.
+        """
+        vocab, terms = self._vocab, self._terms
+        assert vocab is not None and isinstance(terms, list)
+        id_blocks, length_blocks = [], []
+        for start in range(0, len(texts), _TOKENIZE_BATCH):
+            token_lists = self.config.tokenizer.tokenize(texts[start:start + _TOKENIZE_BATCH])
+            with self._vocab_lock:
+                ids = [vocab.setdefault(t, len(vocab)) for tokens in token_lists for t in tokens]
+            id_blocks.append(np.asarray(ids, dtype=np.int64))
+            length_blocks.append(np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists)))
+        with self._vocab_lock:
+            terms.extend(list(vocab)[len(terms):])
+        lengths = np.concatenate(length_blocks)
+        postings = build_postings(np.concatenate(id_blocks), lengths, len(vocab), first_row=first_row)
+        return postings, lengths.astype(np.int32)
 
     def _vocabulary(self) -> dict[str, int]:
+        """term -> id; built from the stored terms on first use after :meth:`load`."""
         if self._vocab is None:
-            assert self._terms is not None
-            self._vocab = {t: i for i, t in enumerate(self._terms.to_pylist())}
+            with self._vocab_lock:
+                if self._vocab is None:
+                    assert self._terms is not None
+                    terms = self._terms.to_pylist() if isinstance(self._terms, pa.Array) else list(self._terms)
+                    self._vocab = {t: i for i, t in enumerate(terms)}
+                    self._terms = terms
         return self._vocab
 
     # -- querying --------------------------------------------------------------------
     def query_terms(self, query: str) -> np.ndarray:
-        """Term ids of ``query`` present in the vocabulary (duplicates kept, unknown terms dropped)."""
-        self._require_built()
-        vocab = self._vocabulary()
-        terms = self.config.tokenizer.tokenize([query])[0]
-        return np.fromiter((vocab[t] for t in terms if t in vocab), dtype=np.int64)
+        """Term ids of ``query`` in the vocabulary (duplicates kept, unknown terms dropped)."""
+        state = self._require_state()
+        return self._term_ids([query], state)[0]
 
-    def _accumulate(self, term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Scores of every row and a mask of rows matching at least one term."""
-        assert self._indptr is not None and self._rows is not None
-        n = self.n_docs
-        if term_ids.size == 0:
-            return np.zeros(n), np.zeros(n, dtype=bool)
-        weights = self._posting_weights()
-        starts, ends = self._indptr[term_ids], self._indptr[term_ids + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        # positions of all postings of the query terms, as one flat index array
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(total)
-        rows = self._rows[offsets]
-        scores = np.bincount(rows, weights=weights[offsets], minlength=n)
-        matched = np.bincount(rows, minlength=n) > 0
-        return scores, matched
+    def _term_ids(self, queries: Sequence[str], state: _State) -> list[np.ndarray]:
+        vocab = self._vocabulary()
+        limit = state.postings.n_terms  # terms added after this state began are unknown to it
+        out = []
+        for tokens in self.config.tokenizer.tokenize(queries):
+            ids = [i for i in map(vocab.get, tokens) if i is not None and i < limit]
+            out.append(np.asarray(ids, dtype=np.int64))
+        return out
+
+    def _score_block(self, state: _State, term_ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Dense (queries x rows) scores for a block of queries, and which cells matched a term."""
+        n, nq = state.n_rows, len(term_ids)
+        all_terms = np.concatenate(term_ids) if term_ids else np.empty(0, dtype=np.int64)
+        query_of_term = np.repeat(np.arange(nq), [t.shape[0] for t in term_ids])
+        positions, slot = gather(state.postings, all_terms)
+        cells = query_of_term[slot] * n + state.postings.rows[positions]
+        weights = state.weights(self.config)[positions]
+        # (bincount returns int64 for empty input: keep scores float)
+        scores = np.bincount(cells, weights=weights, minlength=nq * n).astype(np.float64, copy=False).reshape(nq, n)
+        matched = np.zeros(nq * n, dtype=bool)
+        matched[cells] = True
+        return scores, matched.reshape(nq, n)
 
     def get_scores(self, query: str) -> np.ndarray:
-        """BM25 score of ``query`` against every row (float64, length ``n_docs``)."""
-        return self._accumulate(self.query_terms(query))[0]
+        """BM25 score of ``query`` against every row (float64, length ``n_docs``; 0 for deleted rows)."""
+        state = self._require_state()
+        return self._score_block(state, self._term_ids([query], state))[0][0]
 
     def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
         """Top-``k`` matching rows per query; ``allowed`` is an optional boolean row mask.
 
-        Only rows containing at least one query term are returned, so a query made only
-        of stop words or unknown words gets no hits (and no error).
+        Only rows containing at least one query term are returned, so a query made only of
+        stop words or unknown words gets no hits (and no error). The filter applies before
+        top-k: a filtered query returns ``k`` hits whenever ``k`` allowed rows match.
         """
         check_k("BM25Index.search_rows", k)
-        self._require_built()
+        state = self._require_state()
         if isinstance(queries, str):
             raise InputError("BM25Index.search_rows expects a list of queries; wrap a single query as [query].")
-        if allowed is not None and allowed.shape != (self.n_docs,):
-            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.n_docs},).")
-        results = []
-        for query in queries:
-            scores, matched = self._accumulate(self.query_terms(query))
+        if allowed is not None and allowed.shape != (state.n_rows,):
+            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
+        term_ids = self._term_ids(queries, state)
+        if self.config.variant != "okapi":
+            return self._search_sparse(state, term_ids, k, allowed)
+        results: list[Candidates] = []
+        block = max(1, _BLOCK_CELLS // max(state.n_rows, 1))
+        for start in range(0, len(term_ids), block):
+            scores, matched = self._score_block(state, term_ids[start:start + block])
             if allowed is not None:
                 matched &= allowed
-            rows = np.flatnonzero(matched)
-            results.append(top_k(scores[rows], k, rows))
+            scores[~matched] = -np.inf
+            results.extend(top_k_block(scores, k))
         return results
+
+    def _search_sparse(self, state: _State, term_ids: list[np.ndarray], k: int,
+                       allowed: np.ndarray | None) -> list[Candidates]:
+        """Scores as one sparse product (queries x terms) @ (terms x rows), top-k over matched rows.
+
+        Valid when every posting weight is positive (all variants but Okapi): a row then
+        matched exactly when its summed score is non-zero, which is what the product keeps.
+        """
+        import scipy.sparse as sp
+
+        weights = state.weight_matrix(self.config)
+        lengths = np.fromiter((t.shape[0] for t in term_ids), dtype=np.int64, count=len(term_ids))
+        q_indptr = np.zeros(len(term_ids) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=q_indptr[1:])
+        all_terms = np.concatenate(term_ids) if term_ids else np.empty(0, dtype=np.int64)
+        counts = sp.csr_matrix((np.ones(all_terms.shape[0]), all_terms, q_indptr), shape=(len(term_ids), state.postings.n_terms))
+        scores = (counts @ weights).tocsr()
+        if allowed is not None:
+            scores.data[~allowed[scores.indices]] = 0.0
+            scores.eliminate_zeros()
+        return top_k_sparse(scores.indptr, scores.indices.astype(np.int64), scores.data, k)
 
     # -- persistence -----------------------------------------------------------------
     def save(self, directory: Path) -> list[str]:
-        """Write the index as Arrow files into ``directory``; returns the file names."""
-        self._require_built()
-        assert self._terms is not None and self._indptr is not None
+        """Write the index as three Arrow files into ``directory``; returns the file names."""
+        state = self._require_state()
+        terms = self._terms if isinstance(self._terms, pa.Array) else pa.array(self._terms, type=pa.string())
+        p = state.postings
         write_table(directory / _FILES[0], pa.table({
-            "term": self._terms,
-            "offset": pa.array(self._indptr[:-1]),
-            "df": pa.array(np.diff(self._indptr)),
+            "term": terms.slice(0, p.n_terms), "offset": pa.array(p.indptr[:-1]), "df": pa.array(p.df()),
         }))
-        write_table(directory / _FILES[1], pa.table({"row": pa.array(self._rows), "tf": pa.array(self._tf)}))
-        write_table(directory / _FILES[2], pa.table({"length": pa.array(self._doc_len)}))
+        write_table(directory / _FILES[1], pa.table({"row": pa.array(p.rows), "tf": pa.array(p.tf)}))
+        write_table(directory / _FILES[2], pa.table({"length": pa.array(state.doc_len), "alive": pa.array(state.alive)}))
         return list(_FILES)
 
     @classmethod
     def load(cls, directory: Path, config: dict[str, Any]) -> BM25Index:
-        """Open a saved index memory-mapped; the vocabulary dictionary is built on first query."""
+        """Open a saved index memory-mapped; the vocabulary dictionary is built on first query.
+
+        Raises:
+            CorruptIndexError: the files are unreadable or inconsistent with each other.
+        """
         index = cls.from_config(config)
         terms = read_table(directory / _FILES[0])
         postings = read_table(directory / _FILES[1])
         docs = read_table(directory / _FILES[2])
-        offset = column_numpy(terms, "offset").astype(np.int64, copy=False)
-        df = column_numpy(terms, "df").astype(np.int64, copy=False)
-        rows = column_numpy(postings, "row")
+        try:
+            offset = column_numpy(terms, "offset").astype(np.int64, copy=False)
+            df = column_numpy(terms, "df").astype(np.int64, copy=False)
+            rows = column_numpy(postings, "row").astype(np.int32, copy=False)
+            tf = column_numpy(postings, "tf").astype(np.int32, copy=False)
+            doc_len = column_numpy(docs, "length").astype(np.int32, copy=False)
+            alive = column_numpy(docs, "alive").astype(bool, copy=False)
+            term_column = terms.column("term").combine_chunks()
+        except (KeyError, pa.ArrowInvalid) as exc:
+            raise CorruptIndexError(f"BM25 files in {directory.name}: a column is missing or malformed ({exc}).") from exc
         nnz = int(rows.shape[0])
         if offset.shape[0] and (offset[-1] + df[-1] != nnz or np.any(offset[1:] != offset[:-1] + df[:-1])):
             raise CorruptIndexError(f"{_FILES[0]}: term offsets do not match {_FILES[1]} ({nnz} postings).")
-        index._terms = terms.column("term").combine_chunks()
-        index._indptr = np.append(offset, nnz)
-        index._rows = rows
-        index._tf = column_numpy(postings, "tf")
-        index._doc_len = column_numpy(docs, "length")
-        if nnz and int(rows.max()) >= index._doc_len.shape[0]:
-            raise CorruptIndexError(f"{_FILES[1]}: a posting points past the {index._doc_len.shape[0]} rows.")
+        if nnz and (int(rows.max()) >= doc_len.shape[0] or int(rows.min()) < 0):
+            raise CorruptIndexError(f"{_FILES[1]}: a posting points outside the {doc_len.shape[0]} rows.")
+        index._terms = term_column
+        index._state = index._new_state(Postings(np.append(offset, nnz), rows, tf), doc_len, alive)
         return index
