@@ -144,3 +144,20 @@ def test_bad_input() -> None:
 def test_tokenizer_must_be_a_bm25_tokenizer() -> None:
     with pytest.raises(ConfigError, match="'tokenizer' parameter of BM25Index must be a BM25Tokenizer"):
         BM25Index(tokenizer="regex")  # type: ignore[arg-type]
+
+
+def test_postings_pointing_outside_the_rows_are_caught_on_first_use(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from ragkit import CorruptIndexError
+    from ragkit.store.arrow_io import read_table, write_table
+
+    index = BM25Index().build(CORPUS)
+    index.save(tmp_path)
+    postings = read_table(tmp_path / "bm25_postings.arrow")
+    rows = postings.column("row").to_numpy().copy()
+    rows[0] = 10_000
+    write_table(tmp_path / "bm25_postings.arrow", pa.table({"row": rows, "tf": postings.column("tf")}))
+    loaded = BM25Index.load(tmp_path, index.get_config())
+    with pytest.raises(CorruptIndexError, match="outside the 6 rows"):
+        loaded.search_rows(["cat"], k=3)

@@ -83,7 +83,13 @@ class _State:
         if weights is None:
             p = self.postings
             avgdl = self.total_len / self.n_alive if self.n_alive else 0.0
-            weights = tf_weight(config.variant, p.tf, self.doc_len[p.rows], avgdl, config.k1, config.b, config.delta)
+            try:
+                row_len = self.doc_len[p.rows]
+            except IndexError as exc:
+                raise CorruptIndexError(f"{_FILES[1]}: a posting points outside the {self.n_rows} rows.") from exc
+            if p.nnz and int(p.rows.min()) < 0:
+                raise CorruptIndexError(f"{_FILES[1]}: a posting has a negative row.")
+            weights = tf_weight(config.variant, p.tf, row_len, avgdl, config.k1, config.b, config.delta)
             weights *= np.repeat(self.idf, p.df())
             self._cache["weights"] = weights
         return weights  # type: ignore[no-any-return]
@@ -385,8 +391,10 @@ class BM25Index:
         nnz = int(rows.shape[0])
         if offset.shape[0] and (offset[-1] + df[-1] != nnz or np.any(offset[1:] != offset[:-1] + df[:-1])):
             raise CorruptIndexError(f"{_FILES[0]}: term offsets do not match {_FILES[1]} ({nnz} postings).")
-        if nnz and (int(rows.max()) >= doc_len.shape[0] or int(rows.min()) < 0):
-            raise CorruptIndexError(f"{_FILES[1]}: a posting points outside the {doc_len.shape[0]} rows.")
+        if alive.shape != doc_len.shape:
+            raise CorruptIndexError(f"{_FILES[2]}: 'alive' and 'length' columns differ in length.")
+        # posting rows are bounds-checked when the weights are first derived, not here:
+        # opening reads only the small arrays, so it stays fast at any size
         index._terms = term_column
         index._state = index._new_state(Postings(np.append(offset, nnz), rows, tf), doc_len, alive)
         return index
