@@ -122,11 +122,14 @@ def top_k_block(scores: np.ndarray, k: int, floor: float = -np.inf) -> list[Cand
 
 
 def top_k_sparse(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, k: int) -> list[Candidates]:
-    """:func:`top_k` for each row of a CSR matrix, over its stored entries only."""
+    """:func:`top_k` for each row of a CSR matrix, over its stored entries only (ties: lower index)."""
     out = []
     for start, end in zip(indptr[:-1].tolist(), indptr[1:].tolist(), strict=True):
-        if start == end:
-            out.append(Candidates.empty())
-            continue
-        out.append(top_k(data[start:end], k, indices[start:end]))
+        ids, vals = indices[start:end], data[start:end]
+        if end - start <= k:  # few matches (the common case for short queries): sort them all
+            order = np.lexsort((ids, -vals))
+            out.append(Candidates(ids[order], vals[order]))
+        else:
+            sel = top_k_positions(vals, k, ids)
+            out.append(Candidates(ids[sel], vals[sel]))
     return out
