@@ -215,7 +215,7 @@ class Collection:
             if not isinstance(config, dict):
                 raise IndexFormatError(f"manifest.json: index {name!r} has no config.")
             indexes[name] = resolve_component(config.get("type")).load(data / name, config)
-            rows = indexes[name].n_docs if indexes[name].kind == "bm25" else indexes[name].ntotal
+            rows = indexes[name].n_docs
             if rows != chunks.num_rows:
                 raise CorruptIndexError(f"{name}: the index holds {rows} rows, the chunk table {chunks.num_rows}.")
         info = manifest.get("embedder")

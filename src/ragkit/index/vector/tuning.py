@@ -1,0 +1,94 @@
+"""Recall-targeted tuning: the fastest search breadth that meets a recall@k target."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "NPROBE_GRID", "EF_SEARCH_GRID"]
+
+NPROBE_GRID = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
+EF_SEARCH_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class TuningPoint:
+    """One measured setting: the parameter value, recall@k against exact search, latency."""
+
+    value: int
+    recall: float
+    ms_per_query: float
+
+
+@dataclass(frozen=True, slots=True)
+class TuningResult:
+    """The recall/latency curve of a tuning run and the setting it chose.
+
+    ``chosen`` is the fastest value whose recall meets ``target_recall``; when none does,
+    ``met`` is False and ``chosen`` is the value with the best recall.
+    """
+
+    parameter: str
+    chosen: int | None
+    target_recall: float
+    k: int
+    met: bool
+    n_queries: int
+    curve: tuple[TuningPoint, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["curve"] = [asdict(p) for p in self.curve]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TuningResult:
+        return cls(**{**data, "curve": tuple(TuningPoint(**p) for p in data["curve"])})
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The curve as records (``pandas.DataFrame(result.rows())`` for a notebook plot)."""
+        return [{self.parameter: p.value, "recall": p.recall, "ms_per_query": p.ms_per_query} for p in self.curve]
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    """Mean fraction of each query's true top-k found in its returned top-k (rows of ids; -1 = none)."""
+    k = truth.shape[1]
+    hits = [np.intersect1d(f[f >= 0], t[t >= 0]).shape[0] for f, t in zip(found, truth, strict=True)]
+    return float(np.sum(hits) / (k * truth.shape[0]))
+
+
+def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence[int], parameter: str,
+          target_recall: float, *, n_queries: int, repeats: int = 2) -> TuningResult:
+    """Measure ``search(value)`` (returns ids, shape like ``truth``) over ``grid`` in increasing order.
+
+    The chosen value is the smallest (search cost grows with breadth; timings of a
+    sample are too noisy to rank settings of near-equal cost) whose recall meets the
+    target. The sweep stops once recall reaches 0.999, or has met the target and stopped
+    improving for two steps. Latency is the best of ``repeats`` runs of the whole batch.
+    """
+    points: list[TuningPoint] = []
+    for value in grid:
+        best = np.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            found = search(value)
+            best = min(best, time.perf_counter() - start)
+        points.append(TuningPoint(int(value) if value is not None else 0, recall_at_k(found, truth),
+                                  1000 * best / n_queries))
+        recalls = [p.recall for p in points]
+        if recalls[-1] >= 0.999:
+            break
+        if len(recalls) >= 3 and recalls[-1] >= target_recall and recalls[-1] <= max(recalls[:-2]) + 1e-9:
+            break
+    meeting = [p for p in points if p.recall >= target_recall]
+    if meeting:
+        chosen = meeting[0]
+        met = True
+    else:
+        chosen = max(points, key=lambda p: (p.recall, -p.ms_per_query))
+        met = False
+    return TuningResult(parameter, chosen.value, target_recall, truth.shape[1], met, n_queries, tuple(points))
