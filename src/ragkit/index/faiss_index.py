@@ -307,9 +307,9 @@ class FaissIndex:
         self._gpu_index = to_gpus(self._index, mode=self.config.gpu_mode, float16=self.config.gpu_float16)
         if self._gpu_index is None and self.config.device == "gpu":
             raise ConfigError(f"FAISS cannot place {self.factory_!r} on the GPU; use device='auto' to keep it on the CPU.")
-        for name, value in (("nprobe", self._breadth("nprobe")),):
-            if value is not None and self._gpu_index is not None:
-                set_search_parameter(self._gpu_index, name, value)
+        nprobe = self._breadth("nprobe")
+        if nprobe is not None and self._gpu_index is not None:
+            set_search_parameter(self._gpu_index, "nprobe", nprobe)
 
     # -- searching -------------------------------------------------------------------
     def search_rows(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Candidates]:

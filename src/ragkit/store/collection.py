@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +53,6 @@ class Collection:
         self.chunker_config = dict(chunker_config) if chunker_config else None
         self._embedder_info = dict(embedder_info) if embedder_info else None
         self._dimension_checked = False
-        self._lock = threading.Lock()
 
     # -- description ------------------------------------------------------------------
     @property
