@@ -98,7 +98,7 @@ def test_a_search_started_before_an_update_keeps_its_version() -> None:
     state = index._require_state()
     index.add(["cat cat cat"])
     index.delete([0])
-    old = index._score_block(state, index._term_ids(["cat"], state))[0][0]
+    old = index._score_block(state, *index._term_ids(["cat"], state))[0][0]
     assert old.shape == (2,) and old[0] > 0
 
 

@@ -279,21 +279,22 @@ class BM25Index:
         state = self._require_state()
         return self._term_ids([query], state)[0]
 
-    def _term_ids(self, queries: Sequence[str], state: _State) -> list[np.ndarray]:
+    def _term_ids(self, queries: Sequence[str], state: _State) -> tuple[np.ndarray, np.ndarray]:
+        """Term ids of all queries, concatenated, and the number each query contributes."""
         vocab = self._vocabulary()
         limit = state.postings.n_terms  # terms added after this state began are unknown to it
-        out = []
-        for tokens in self.config.tokenizer.tokenize(queries):
-            ids = [i for i in map(vocab.get, tokens) if i is not None and i < limit]
-            out.append(np.asarray(ids, dtype=np.int64))
-        return out
+        tokens = self.config.tokenizer.tokenize(queries)
+        lookup = vocab.get
+        ids = np.fromiter((lookup(t, -1) for q in tokens for t in q), dtype=np.int64, count=sum(map(len, tokens)))
+        known = (ids >= 0) & (ids < limit)
+        query_of = np.repeat(np.arange(len(tokens)), [len(q) for q in tokens])
+        return ids[known], np.bincount(query_of[known], minlength=len(tokens))
 
-    def _score_block(self, state: _State, term_ids: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, state: _State, terms: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Dense (queries x rows) scores for a block of queries, and which cells matched a term."""
-        n, nq = state.n_rows, len(term_ids)
-        all_terms = np.concatenate(term_ids) if term_ids else np.empty(0, dtype=np.int64)
-        query_of_term = np.repeat(np.arange(nq), [t.shape[0] for t in term_ids])
-        positions, slot = gather(state.postings, all_terms)
+        n, nq = state.n_rows, lengths.shape[0]
+        query_of_term = np.repeat(np.arange(nq), lengths)
+        positions, slot = gather(state.postings, terms)
         cells = query_of_term[slot] * n + state.postings.rows[positions]
         weights = state.weights(self.config)[positions]
         # (bincount returns int64 for empty input: keep scores float)
@@ -305,7 +306,7 @@ class BM25Index:
     def get_scores(self, query: str) -> np.ndarray:
         """BM25 score of ``query`` against every row (float64, length ``n_docs``; 0 for deleted rows)."""
         state = self._require_state()
-        return self._score_block(state, self._term_ids([query], state))[0][0]
+        return self._score_block(state, *self._term_ids([query], state))[0][0]
 
     def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
         """Top-``k`` matching rows per query; ``allowed`` is an optional boolean row mask.
@@ -320,20 +321,22 @@ class BM25Index:
             raise InputError("BM25Index.search_rows expects a list of queries; wrap a single query as [query].")
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
-        term_ids = self._term_ids(queries, state)
+        terms, lengths = self._term_ids(queries, state)
         if self.config.variant != "okapi":
-            return self._search_sparse(state, term_ids, k, allowed)
+            return self._search_sparse(state, terms, lengths, k, allowed)
         results: list[Candidates] = []
         block = max(1, _BLOCK_CELLS // max(state.n_rows, 1))
-        for start in range(0, len(term_ids), block):
-            scores, matched = self._score_block(state, term_ids[start:start + block])
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        for start in range(0, lengths.shape[0], block):
+            stop = min(start + block, lengths.shape[0])
+            scores, matched = self._score_block(state, terms[bounds[start]:bounds[stop]], lengths[start:stop])
             if allowed is not None:
                 matched &= allowed
             scores[~matched] = -np.inf
             results.extend(top_k_block(scores, k))
         return results
 
-    def _search_sparse(self, state: _State, term_ids: list[np.ndarray], k: int,
+    def _search_sparse(self, state: _State, terms: np.ndarray, lengths: np.ndarray, k: int,
                        allowed: np.ndarray | None) -> list[Candidates]:
         """Scores as one sparse product (queries x terms) @ (terms x rows), top-k over matched rows.
 
@@ -343,11 +346,9 @@ class BM25Index:
         import scipy.sparse as sp
 
         weights = state.weight_matrix(self.config)
-        lengths = np.fromiter((t.shape[0] for t in term_ids), dtype=np.int64, count=len(term_ids))
-        q_indptr = np.zeros(len(term_ids) + 1, dtype=np.int64)
+        q_indptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=q_indptr[1:])
-        all_terms = np.concatenate(term_ids) if term_ids else np.empty(0, dtype=np.int64)
-        counts = sp.csr_matrix((np.ones(all_terms.shape[0]), all_terms, q_indptr), shape=(len(term_ids), state.postings.n_terms))
+        counts = sp.csr_matrix((np.ones(terms.shape[0]), terms, q_indptr), shape=(lengths.shape[0], state.postings.n_terms))
         scores = (counts @ weights).tocsr()
         if allowed is not None:
             scores.data[~allowed[scores.indices]] = 0.0
