@@ -247,7 +247,8 @@ class FaissIndex:
         """Swap a memory-mapped, read-only FAISS index for an in-memory copy before changing it."""
         if self._mapped:
             faiss = require("faiss", package="faiss-gpu")
-            self._index = faiss.clone_index_binary(self._index) if self.binary else faiss.clone_index(self._index)
+            # clone_index would share the mapped pages (and abort on the first add): round-trip through bytes
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
             self._mapped = False
 
     def _check_rows(self, rows: Any, what: str, allow_deleted: bool = False) -> np.ndarray:
@@ -479,7 +480,8 @@ class FaissIndex:
             raise CorruptIndexError(f"{_META_FILE}: unreadable ({exc}).") from exc
         mappable = not index.binary and "IVF" not in index.factory_  # IVF maps to on-disk lists FAISS cannot copy
         index._index, index._mapped = _read_faiss(faiss, directory / _INDEX_FILE, binary=index.binary, mmap=mappable)
-        vectors = read_table(directory / _VECTORS_FILE).column("vector").combine_chunks()
+        column = read_table(directory / _VECTORS_FILE).column("vector")
+        vectors = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # one chunk: zero-copy
         if not pa.types.is_fixed_size_list(vectors.type) or vectors.type.list_size != dimension:
             raise CorruptIndexError(f"{_VECTORS_FILE}: expected {dimension}-d vectors.")
         index._vectors = vectors.flatten().to_numpy(zero_copy_only=True).reshape(-1, dimension)
@@ -536,12 +538,27 @@ def _new_index(factory: str, d: int) -> Any:
             if d % 8:
                 raise ConfigError(f"Binary index {factory!r} needs a dimension divisible by 8; got {d}.")
             return faiss.index_binary_factory(d, factory)
-        return faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
     except RuntimeError as exc:
         raise ConfigError(
             f"The 'factory' parameter of FaissIndex is not a valid FAISS factory string for "
             f"dimension {d}: {factory!r} ({_first_line(exc)})."
         ) from exc
+    _skip_polysemous_training(index, faiss)
+    return index
+
+
+def _skip_polysemous_training(index: Any, faiss: Any) -> None:
+    """PQ indexes from the factory train polysemous codes by default: minutes of annealing for a
+    Hamming pre-filter ragkit never uses (it re-ranks exactly instead), so it is switched off."""
+    parts = [faiss.downcast_index(index)]
+    if isinstance(parts[0], faiss.IndexPreTransform):
+        parts.append(faiss.downcast_index(parts[0].index))
+    if hasattr(parts[-1], "storage"):  # HNSW over PQ codes
+        parts.append(faiss.downcast_index(parts[-1].storage))
+    for part in parts:
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
 
 
 def _codes(index: Any, vectors: np.ndarray) -> np.ndarray:
@@ -589,8 +606,10 @@ def _read_faiss(faiss: Any, path: Path, *, binary: bool, mmap: bool) -> tuple[An
             return faiss.read_index_binary(str(path)), False
         if not mmap:
             return faiss.read_index(str(path)), False
-        try:  # memory-map the codes where the index type supports it
-            return faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY), True
+        # memory-map the stored codes (flat, HNSW, SQ, PQ storage) zero-copy where this FAISS supports it
+        flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)
+        try:
+            return faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY), True
         except RuntimeError:
             return faiss.read_index(str(path)), False
     except RuntimeError as exc:
