@@ -200,6 +200,7 @@ def write(results: dict[str, Any]) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "bm25_speed.json").write_text(json.dumps(results, indent=2, default=lambda x: round(x, 4)) + "\n")
     lines = [f"# BM25 speed ({results['machine']}, one thread, top-10)", "",
+             *([results["note"], ""] if results.get("note") else []),
              f"Timings are the best of {REPEATS_BUILD} builds and {REPEATS_FAST} query runs ({REPEATS_SLOW} for rank-bm25), "
              "the same for every system; ragkit's build includes its first query, which derives the score weights.", "",
              "| set | system | build s | queries/s | nDCG@10 |", "|---|---|---|---|---|"]
@@ -234,10 +235,11 @@ def main() -> None:
     parser.add_argument("--sets", nargs="*", default=["scifact", "nfcorpus"])
     parser.add_argument("--scale", type=int, default=1_000_000, help="synthetic documents (0 to skip)")
     parser.add_argument("--no-scale-peers", action="store_true", help="skip bm25s on the synthetic corpus")
+    parser.add_argument("--note", default="", help="a remark recorded with the results (e.g. machine load)")
     args = parser.parse_args()
     if args.sets and args.data is None:
         parser.error("no BEIR data folder: pass --data or set RAGKIT_DATA_DIR")
-    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores",
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "note": args.note,
                "beir": {name: beir_set(args.data / name) for name in args.sets},
                "scale": scale_run(args.scale, peers=not args.no_scale_peers) if args.scale else None}
     write(results)

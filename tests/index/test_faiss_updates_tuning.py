@@ -82,4 +82,29 @@ def test_tune_meets_its_target_on_held_out_queries(factory: str, tmp_path: Path)
     recall = np.mean([len(set(a.rows) & set(b.rows)) / 10 for a, b in zip(found, exact, strict=True)])
     assert recall >= 0.93
     index.save(tmp_path)
-    assert FaissIndex.load(tmp_path, index.get_config()).tuning_ == result
+    reopened = FaissIndex.load(tmp_path, index.get_config())
+    assert reopened.tuning_ == result
+    # the tuned breadth is in force after reopening: same results as the tuned index
+    for a, b in zip(reopened.search_rows(queries, k=10), found, strict=True):
+        assert np.array_equal(a.rows, b.rows)
+    if factory.startswith("HNSW"):
+        import faiss
+
+        assert faiss.downcast_index(reopened._index).hnsw.efSearch == result.chosen
+
+
+def test_tune_widens_exact_rescoring_when_compressed_codes_plateau(tmp_path: Path) -> None:
+    x = clustered(4000)
+    index = FaissIndex("IVF8,PQ4x4").build(x[:3500])  # 2 bytes a vector: recall plateaus far below 0.95
+    result = index.tune(target_recall=0.95, k=10, sample=150)
+    assert result.met and result.rescore is not None and result.rescore > 4
+    queries = x[3500:3700]
+    exact = FaissIndex("Flat").build(x[:3500]).search_rows(queries, k=10)
+    found = index.search_rows(queries, k=10)
+    recall = np.mean([len(set(a.rows) & set(b.rows)) / 10 for a, b in zip(found, exact, strict=True)])
+    assert recall >= 0.92
+    index.save(tmp_path)
+    reopened = FaissIndex.load(tmp_path, index.get_config())
+    assert reopened.tuning_ is not None and reopened.tuning_.rescore == result.rescore
+    for a, b in zip(reopened.search_rows(queries, k=10), found, strict=True):
+        assert np.array_equal(a.rows, b.rows)

@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +34,9 @@ __all__ = ["FaissConfig", "FaissIndex", "check_vectors"]
 
 logger = logging.getLogger(__name__)
 
+# training sample: 40 vectors per IVF list (FAISS warns below 39) and at least 65,536 (PQ/SQ codebooks)
+_TRAIN_PER_LIST, _TRAIN_MIN = 40, 1 << 16
+_RESCORE_GRID = (8, 16, 32, 64)  # candidate multiples tune() tries when compressed codes miss the target
 _INDEX_FILE, _VECTORS_FILE, _SLOTS_FILE, _META_FILE = "vectors.faiss", "vectors.arrow", "slots.arrow", "faiss_meta.json"
 #: A filter allowing at most this many rows is answered by exact search over those rows.
 _EXACT_FILTER_ROWS = 20_000
@@ -116,6 +119,7 @@ class FaissIndex:
         self._slot_row = np.empty(0, dtype=np.int64)  # FAISS slot -> row (-1: deleted)
         self._row_slot = np.empty(0, dtype=np.int64)  # row -> FAISS slot (-1: deleted)
         self._mapped = False  # FAISS file memory-mapped read-only: copied to memory before a write
+        self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
         self._lock = threading.RLock()
 
     def get_config(self) -> dict[str, Any]:
@@ -284,16 +288,18 @@ class FaissIndex:
             self._refresh_gpu()
 
     def _apply_search_params(self) -> None:
-        for name, value in (("nprobe", self._breadth("nprobe")), ("efSearch", self._breadth("ef_search"))):
+        for name, value in (("nprobe", self._breadth("nprobe", "nprobe")), ("efSearch", self._breadth("ef_search", "efSearch"))):
             if value is not None and _has_parameter(self._index, name):
                 set_search_parameter(self._index, name, value)
+        if self.tuning_ is not None and self.tuning_.rescore is not None:
+            self._rescore = self.tuning_.rescore
 
-    def _breadth(self, name: str) -> int | None:
-        """The configured value, else the tuned one."""
-        configured = getattr(self.config, name)
+    def _breadth(self, option: str, parameter: str) -> int | None:
+        """The configured value of ``option``, else the tuned value of the FAISS ``parameter``."""
+        configured = getattr(self.config, option)
         if configured is not None:
             return int(configured)
-        if self.tuning_ is not None and self.tuning_.parameter == name and self.tuning_.chosen is not None:
+        if self.tuning_ is not None and self.tuning_.parameter == parameter and self.tuning_.chosen is not None:
             return self.tuning_.chosen
         return None
 
@@ -343,7 +349,7 @@ class FaissIndex:
     def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
         """FAISS search (restricted to the rows in ``mask``), slots mapped to rows, re-scored if lossy."""
         faiss = require("faiss", package="faiss-gpu")
-        fetch = k * self.config.rescore if self.lossy and self.config.rescore else k
+        fetch = k * self._rescore if self.lossy and self._rescore else k
         fetch = min(fetch, self.ntotal)
         if self.binary:
             dist, slots = self._index.search(np.packbits(queries > 0, axis=1), fetch)
@@ -363,7 +369,7 @@ class FaissIndex:
             rows = self._slot_row[sl[keep]]
             live = rows >= 0
             rows, row_scores = rows[live], s[keep][live].astype(np.float64)
-            if self.lossy and self.config.rescore:
+            if self.lossy and self._rescore:
                 row_scores = (self._vectors[rows] @ q).astype(np.float64)
             out.append(top_k(row_scores, k, rows))
         return out
@@ -428,6 +434,14 @@ class FaissIndex:
             return drop_self(ids)
 
         result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
+        if self.lossy and self._rescore:
+            # compressed codes plateau below the target: re-rank a larger candidate set exactly
+            for factor in (f for f in _RESCORE_GRID if f > self._rescore):
+                if result.met:
+                    break
+                self._rescore = factor
+                result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
+            result = replace(result, rescore=self._rescore)
         self.tuning_ = result
         if result.chosen is not None and name != "none":
             set_search_parameter(self._index, name, result.chosen)
@@ -576,6 +590,9 @@ def _train(index: Any, factory: str, vectors: np.ndarray) -> None:
             f"FaissIndex {factory!r} has {nlist} IVF lists but only {n} vectors to train on; use fewer lists "
             f"(about 4*sqrt(n) = {max(1, int(4 * n ** 0.5))}), 'auto', or 'Flat'."
         )
+    cap = max(_TRAIN_PER_LIST * nlist, _TRAIN_MIN) if nlist else _TRAIN_MIN
+    if n > cap:  # k-means on a random sample: as good a quantizer, a fraction of the time
+        vectors = vectors[np.sort(np.random.default_rng(0).choice(n, size=cap, replace=False))]
     try:
         index.train(_codes(index, vectors))
     except RuntimeError as exc:

@@ -39,6 +39,7 @@ class TuningResult:
     met: bool
     n_queries: int
     curve: tuple[TuningPoint, ...]
+    rescore: int | None = None  # for compressed codes: candidates re-ranked exactly, as a multiple of k
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -67,8 +68,8 @@ def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence
 
     The chosen value is the smallest (search cost grows with breadth; timings of a
     sample are too noisy to rank settings of near-equal cost) whose recall meets the
-    target. The sweep stops once recall reaches 0.999, or has met the target and stopped
-    improving for two steps. Latency is the best of ``repeats`` runs of the whole batch.
+    target. The sweep stops once recall reaches 0.999, or has stopped improving for two
+    steps (by 0.001 while below the target). Latency is the best of ``repeats`` runs of the whole batch.
     """
     points: list[TuningPoint] = []
     for value in grid:
@@ -82,8 +83,8 @@ def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence
         recalls = [p.recall for p in points]
         if recalls[-1] >= 0.999:
             break
-        if len(recalls) >= 3 and recalls[-1] >= target_recall and recalls[-1] <= max(recalls[:-2]) + 1e-9:
-            break
+        if len(recalls) >= 3 and recalls[-1] <= max(recalls[:-2]) + (1e-9 if recalls[-1] >= target_recall else 1e-3):
+            break  # no longer improving (below the target: a wider search will not reach it)
     meeting = [p for p in points if p.recall >= target_recall]
     if meeting:
         chosen = meeting[0]
