@@ -61,6 +61,9 @@ class Principal:
 
 def access_rows(chunks: pa.Table, access_field: str, principal: Principal) -> np.ndarray:
     """Boolean mask of the rows of ``chunks`` that ``principal`` may see."""
+    kind = chunks.schema.field("metadata").type.field(access_field).type
+    if pa.types.is_null(kind) or (pa.types.is_list(kind) and pa.types.is_null(kind.value_type)):
+        return np.zeros(chunks.num_rows, dtype=bool)  # no chunk names anyone
     mask = filter_mask(chunks, {access_field: {"$in": sorted(principal.tokens)}})
     assert mask is not None
     return mask

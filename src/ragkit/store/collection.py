@@ -562,8 +562,9 @@ def _check_access_field(chunks: pa.Table, field: Any) -> str:
             "Give each document a metadata entry with its tenant or ACL groups."
         )
     kind = meta.field(field).type
-    ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or (
-        (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and pa.types.is_string(kind.value_type))
+    ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind) or (
+        (pa.types.is_list(kind) or pa.types.is_large_list(kind))
+        and (pa.types.is_string(kind.value_type) or pa.types.is_null(kind.value_type)))
     if not ok:
         raise ConfigError(f"The access field {field!r} must hold str or list[str] values; it holds {kind}.")
     return field
