@@ -95,9 +95,11 @@ def test_bound_retrievers_return_exactly_the_visible_top_k(rows: list, flt: dict
         assert all(set(h.legs) <= {"bm25", "dense"} for h in hits)
         ref = reference.get(type(retriever))
         if ref is not None:  # single legs: exactly the visible part of the unrestricted ranking
+            # (near-ties may swap: FAISS and the exact filtered path sum floats in different orders)
             want = [h for h in ref if h.doc_id in allowed][:k]
-            assert [h.doc_id for h in hits] == [h.doc_id for h in want]
             np.testing.assert_allclose([h.score for h in hits], [h.score for h in want], rtol=1e-5, atol=1e-6)
+            ref_score = {h.doc_id: h.score for h in ref}
+            np.testing.assert_allclose([h.score for h in hits], [ref_score[h.doc_id] for h in hits], rtol=1e-5, atol=1e-6)
         else:  # hybrid: as many hits as the legs can give, never fewer because of the restriction
             assert len(hits) == min(k, expected_count)
     assert collection.filter_mask(flt, principal=principal).sum() == expected_count
