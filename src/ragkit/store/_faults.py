@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 
-__all__ = ["checkpoint"]
+__all__ = ["checkpoint", "arm"]
 
 _KILL_AT = int(os.environ.get("RAGKIT_FAULT_KILL_AT", "0") or 0)
 _TRACE = os.environ.get("RAGKIT_FAULT_TRACE") or None
@@ -35,3 +35,9 @@ def checkpoint(label: str) -> None:
             fh.write(f"{_count}\t{label}\n")
     if _count == _KILL_AT:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def arm(kill_at: int = 0, trace: str | None = None) -> None:
+    """Set the kill point and trace file in this process (what the environment variables do at import)."""
+    global _KILL_AT, _TRACE, _count
+    _KILL_AT, _TRACE, _count = int(kill_at), trace, 0

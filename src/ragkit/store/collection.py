@@ -420,9 +420,21 @@ class Collection:
                     shutil.rmtree(tmp, ignore_errors=True)
                     raise
                 self._base[key] = data_dir
+                self._release_own_snapshot(root)
                 folder.remove_stale(root, keep=data_dir)
         logger.info("saved %s (%d chunks)", root, self.num_chunks)
         return root
+
+    def _release_own_snapshot(self, root: Path) -> None:
+        """After saving over the version this object was opened from, stop pinning that version.
+
+        Everything of it is memory-mapped or loaded already, and on POSIX an unlinked file
+        stays readable through its mappings, so the save may remove it (unless another
+        reader holds it). Elsewhere the pin stays until :meth:`close`.
+        """
+        snapshot = self._snapshot
+        if os.name == "posix" and snapshot is not None and snapshot.root == os.path.realpath(root):
+            snapshot.close()
 
     def _write_files(self, root: Path, tmp: Path, data_dir: str) -> dict[str, Any]:
         write_table(tmp / _CHUNKS, updates.blank_dead_rows(self.chunks, self._alive))

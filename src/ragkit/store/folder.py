@@ -193,8 +193,9 @@ def collect_garbage(root: str | Path) -> list[str]:
 class SnapshotLock:
     """A reader's shared lock on one data folder (released by :meth:`close`)."""
 
-    def __init__(self, handle: IO[bytes] | None, data_dir: str) -> None:
+    def __init__(self, handle: IO[bytes] | None, root: Path, data_dir: str) -> None:
         self._handle = handle
+        self.root = os.path.realpath(root)
         self.data_dir = data_dir
 
     @property
@@ -207,7 +208,7 @@ class SnapshotLock:
             handle.close()  # closing the descriptor releases the flock
 
 
-def _lock_shared(folder: Path) -> IO[bytes] | None | bool:
+def _lock_shared(folder: Path) -> IO[bytes] | bool | None:
     """Shared lock on ``folder``'s reader lock file: the handle, ``None`` (cannot lock) or ``False`` (folder gone)."""
     path = folder / _READERS
     try:
@@ -244,7 +245,7 @@ def open_snapshot(root: Path) -> tuple[dict[str, Any], SnapshotLock]:
         if handle is False:
             again = read_manifest(root)
             if again.get("data_dir") == manifest["data_dir"]:  # really missing: verify_files names it
-                return manifest, SnapshotLock(None, manifest["data_dir"])
+                return manifest, SnapshotLock(None, root, manifest["data_dir"])
             continue
-        return manifest, SnapshotLock(handle if handle is not None else None, manifest["data_dir"])  # type: ignore[arg-type]
+        return manifest, SnapshotLock(handle if not isinstance(handle, bool) else None, root, manifest["data_dir"])
     raise ConflictError(f"{root} kept changing while being opened ({_OPEN_ATTEMPTS} saves in a row); try again.")
