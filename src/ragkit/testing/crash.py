@@ -23,6 +23,7 @@ __all__ = ["Step", "crash_writer", "count_crash_points"]
 #: One change then a save: ``("add", [document dicts])``, ``("delete", [doc ids])`` or ``("upsert", [document dicts])``.
 Step = tuple[str, list[Any]]
 
+
 def _documents(items: list[dict[str, Any]]) -> list[Any]:
     from ragkit.documents import Document
 
