@@ -9,8 +9,8 @@ from ragkit.documents import Chunk, Document
 from ragkit.embedding import SentenceTransformerEmbedder
 from ragkit.errors import (
     AccessError,
-    ConflictError,
     ConfigError,
+    ConflictError,
     CorruptIndexError,
     DimensionMismatchError,
     EmptyCorpusError,

@@ -107,14 +107,14 @@ def spawn(code: str, *args: str) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-_PRELUDE = f"""
+_PRELUDE = """
 import json, sys
 import ragkit
 from ragkit import Collection, Document, HybridRetriever
 from ragkit.testing import synthetic_documents, synthetic_queries
 QUERIES = synthetic_queries(12, seed=11)
 def results(c):
-    return [[(f"{{h.doc_id}}#{{h.position}}", round(h.score, 6)) for h in q] for q in HybridRetriever(c).search_batch(QUERIES, k=8)]
+    return [[(f"{h.doc_id}#{h.position}", round(h.score, 6)) for h in q] for q in HybridRetriever(c).search_batch(QUERIES, k=8)]
 """
 
 _READER = _PRELUDE + """

@@ -41,7 +41,7 @@ class Principal:
     id: str
     groups: frozenset[str] = field(default_factory=frozenset)
 
-    def __init__(self, id: str, groups: Iterable[str] = ()) -> None:  # noqa: A002 - public field name
+    def __init__(self, id: str, groups: Iterable[str] = ()) -> None:
         if not isinstance(id, str) or not id:
             raise InputError(f"Principal id must be a non-empty str. Got {id!r}.")
         if isinstance(groups, str):
