@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import uuid
@@ -15,17 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._version import __version__
-from ragkit.errors import AccessError, ConfigError, CorruptIndexError, IndexFormatError, InputError, ModelMismatchError, RagkitError
+from ragkit.errors import AccessError, ConfigError, InputError, ModelMismatchError, RagkitError
 from ragkit.protocols import Embedder
 from ragkit.retrieval.filters import Filter, filter_mask
 from ragkit.retrieval.hits import Candidates, Hit, LegScore
-from ragkit.store import folder, updates
-from ragkit.store._faults import checkpoint
-from ragkit.store.arrow_io import column_numpy, read_table, write_table
-from ragkit.store.chunks import check_chunk_table
-from ragkit.store.manifest import FORMAT, FORMAT_VERSION, describe_file, resolve_member, verify_files
-from ragkit.store.registry import component_config, resolve_component
+from ragkit.store import folder, persist, updates
+from ragkit.store.registry import resolve_component
 from ragkit.store.rwlock import ReadWriteLock
 
 if TYPE_CHECKING:
@@ -35,8 +29,6 @@ __all__ = ["Collection"]
 
 logger = logging.getLogger(__name__)
 
-_CHUNKS = "chunks.arrow"
-_ROWS = "rows.arrow"
 
 
 def _token() -> str:
@@ -412,7 +404,7 @@ class Collection:
                 folder.check_base(root, self._base.get(key))
                 tmp, data_dir = folder.new_data_dir(root)
                 try:
-                    manifest = self._write_files(root, tmp, data_dir)
+                    manifest = persist.version_manifest(self, tmp, data_dir)
                     folder.commit_manifest(root, tmp, data_dir, manifest)
                 except BaseException:
                     import shutil
@@ -435,46 +427,6 @@ class Collection:
         snapshot = self._snapshot
         if os.name == "posix" and snapshot is not None and snapshot.root == os.path.realpath(root):
             snapshot.close()
-
-    def _write_files(self, root: Path, tmp: Path, data_dir: str) -> dict[str, Any]:
-        write_table(tmp / _CHUNKS, updates.blank_dead_rows(self.chunks, self._alive))
-        write_table(tmp / _ROWS, pa.table({"alive": pa.array(self._alive)}))
-        indexes: dict[str, Any] = {}
-        for name, idx in self.indexes.items():
-            _check_index_name(name)
-            checkpoint(f"mkdir {name}")
-            (tmp / name).mkdir()
-            written = idx.save(tmp / name)
-            checkpoint(f"saved {name}")
-            indexes[name] = {"config": component_config(idx), "files": [f"{name}/{f}" for f in written]}
-        files = {
-            f"{data_dir}/{p.relative_to(tmp).as_posix()}": describe_file(tmp, p.relative_to(tmp).as_posix())
-            for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "ragkit_version": __version__,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "data_dir": data_dir,
-            "version": self._version,
-            "generation": self._generation,
-            "access": {"field": self._access_field} if self._access_field else None,
-            "counts": {"rows": self.num_rows, "chunks": self.num_chunks, "documents": self.num_documents},
-            "chunker": self.chunker_config,
-            "embedder": self._embedder_manifest(),
-            "indexes": indexes,
-            "files": files,
-        }
-
-    def _embedder_manifest(self) -> dict[str, Any] | None:
-        if self.embedder is None:
-            return self._embedder_info
-        info: dict[str, Any] = {"config": component_config(self.embedder), "model_id": self.embedder.model_id}
-        vector = self._vector_indexes()
-        if vector:
-            info["dimension"] = int(vector[0].dimension)
-        return info
 
     def close(self) -> None:
         """Release this reader's hold on its on-disk version (so a later save may remove it).
@@ -512,7 +464,7 @@ class Collection:
         root = Path(path)
         manifest, snapshot = folder.open_snapshot(root)
         try:
-            collection = cls._load(root, manifest, embedder, verify)
+            collection = cls(**persist.read_version(root, manifest, embedder, verify))
         except BaseException:
             snapshot.close()
             raise
@@ -520,48 +472,6 @@ class Collection:
         collection._base[os.path.realpath(root)] = manifest["data_dir"]
         weakref.finalize(collection, snapshot.close)
         return collection
-
-    @classmethod
-    def _load(cls, root: Path, manifest: dict[str, Any], embedder: Embedder | None, verify: bool) -> Collection:
-        verify_files(root, manifest["files"], checksums=verify)
-        data = resolve_member(root, manifest["data_dir"])
-        counts = manifest["counts"]
-        n_rows = counts.get("rows", counts.get("chunks"))
-        if not isinstance(n_rows, int) or n_rows < 0:
-            raise CorruptIndexError(f"manifest.json: row count {n_rows!r} is not a non-negative int.")
-        chunks = read_table(resolve_member(root, f"{manifest['data_dir']}/{_CHUNKS}"))
-        check_chunk_table(chunks, n_rows, _CHUNKS)
-        alive = np.ones(n_rows, dtype=bool)
-        rows_file = f"{manifest['data_dir']}/{_ROWS}"
-        if rows_file in manifest["files"]:
-            try:
-                alive = column_numpy(read_table(resolve_member(root, rows_file)), "alive").astype(bool)
-            except KeyError as exc:
-                raise CorruptIndexError(f"{_ROWS}: column 'alive' is missing.") from exc
-            if alive.shape != (n_rows,):
-                raise CorruptIndexError(f"{_ROWS}: {alive.shape[0]} rows, the chunk table has {n_rows}.")
-        indexes = {}
-        for name, entry in manifest["indexes"].items():
-            _check_index_name(name)
-            config = entry.get("config") if isinstance(entry, dict) else None
-            if not isinstance(config, dict):
-                raise IndexFormatError(f"manifest.json: index {name!r} has no config.")
-            indexes[name] = resolve_component(config.get("type")).load(data / name, config)
-            rows = indexes[name].n_docs
-            if rows != chunks.num_rows:
-                raise CorruptIndexError(f"{name}: the index holds {rows} rows, the chunk table {chunks.num_rows}.")
-            live = getattr(indexes[name], "n_alive", None)
-            if live is not None and live != int(alive.sum()):
-                raise CorruptIndexError(f"{name}: the index holds {live} live rows, {_ROWS} records {int(alive.sum())}.")
-        info = manifest.get("embedder")
-        embedder = _resolve_embedder(info, embedder)
-        access = manifest.get("access")
-        field = access.get("field") if isinstance(access, dict) else None
-        generation = manifest.get("generation", 0)
-        return cls(chunks, indexes, embedder=embedder, chunker_config=manifest.get("chunker"), embedder_info=info,
-                   access_field=field, alive=alive, version=str(manifest.get("version") or manifest["data_dir"]),
-                   generation=generation if isinstance(generation, int) else 0)
-
 
 def _check_access_field(chunks: pa.Table, field: Any) -> str:
     if not isinstance(field, str) or not field:
@@ -580,24 +490,3 @@ def _check_access_field(chunks: pa.Table, field: Any) -> str:
     if not ok:
         raise ConfigError(f"The access field {field!r} must hold str or list[str] values; it holds {kind}.")
     return field
-
-
-def _resolve_embedder(info: Any, embedder: Embedder | None) -> Embedder | None:
-    if info is None:
-        return embedder
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        raise IndexFormatError("manifest.json: the 'embedder' entry is malformed.")
-    if embedder is None:
-        config = info["config"]
-        return resolve_component(config.get("type")).from_config(config)  # type: ignore[no-any-return]
-    if embedder.model_id != info.get("model_id"):
-        raise ModelMismatchError(
-            f"This collection's vectors were made with {info.get('model_id')!r}, but the embedder given "
-            f"is {embedder.model_id!r}. Query with the same model, or rebuild the collection."
-        )
-    return embedder
-
-
-def _check_index_name(name: Any) -> None:
-    if not isinstance(name, str) or not name.isidentifier():
-        raise IndexFormatError(f"Index name {name!r} must be a plain identifier (letters, digits, underscore).")
