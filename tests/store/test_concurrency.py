@@ -264,3 +264,27 @@ def test_concurrent_writer_processes_serialise_and_lose_no_update(docs: list[Doc
         assert {f"p{n}-{i}#0" for n in range(3) for i in range(5)} <= ids  # every writer's every change survived
         assert final.num_chunks == 60 + 15 and final.generation == 15
     assert not [p for p in root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_version_that_cannot_be_cleaned_up_does_not_fail_the_save(docs: list[Document], tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from ragkit.store import folder
+
+    collection = build(docs[:40])
+    root = collection.save(tmp_path / "col")
+    first = json.loads((root / "manifest.json").read_text())["data_dir"]
+    real_open = open
+
+    def no_lock_files(path: object, *args: object, **kwargs: object) -> object:
+        if str(path).endswith(".readers.lock"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(folder, "open", no_lock_files, raising=False)
+    collection.add(docs[40:42])
+    collection.save(root)  # published even though the old version could not be locked for removal
+    monkeypatch.undo()
+    assert (root / first).is_dir()
+    with Collection.open(root) as reopened:
+        assert reopened.num_chunks == 42
+    assert collect_garbage(root) == [] and not (root / first).exists()

@@ -135,8 +135,12 @@ def commit_manifest(root: Path, tmp: Path, data_dir: str, manifest: dict[str, An
 
 
 def _try_exclusive(path: Path) -> IO[bytes] | None:
-    """An exclusive lock on ``path`` without waiting, or ``None`` when a reader holds it."""
-    fh = open(path, "a+b")  # noqa: SIM115 - returned to the caller, which closes it
+    """An exclusive lock on ``path`` without waiting, or ``None`` when a reader holds it (or it cannot be locked)."""
+    try:
+        fh = open(path, "a+b")  # noqa: SIM115 - returned to the caller, which closes it
+    except OSError as exc:  # cleaning up must never fail a save that is already published
+        logger.warning("cannot lock %s to remove that old version (%s); leaving it", path.parent, exc)
+        return None
     if fcntl is None:  # pragma: no cover
         return fh
     try:
