@@ -155,3 +155,20 @@ def test_an_access_field_nobody_has_hides_everything() -> None:
                                          embedder=HashEmbedder(dimension=16), indexes=[ragkit.FaissIndex(), ragkit.BM25Index()])
     collection.set_access_field("acl")  # every list is empty: Arrow types the field list<null>
     assert HybridRetriever(collection).bind(Principal("u", groups=["g0"])).search("apple", k=5) == []
+
+
+def test_a_custom_leg_that_ignores_the_mask_still_cannot_leak(animal_collection: Collection) -> None:
+    from ragkit.retrieval.base import BaseRetriever
+    from ragkit.retrieval.hits import Candidates
+
+    class Leaky(BaseRetriever):  # returns every row, never asks for the pre-filter
+        name = "leaky"
+
+        def retrieve(self, queries: list[str], k: int, filters: object = None) -> list[Candidates]:
+            rows = np.arange(min(k, self.collection.num_rows), dtype=np.int64)
+            return [Candidates(rows, np.linspace(1.0, 0.5, rows.size)) for _ in queries]
+
+    animal_collection.set_access_field("tags")
+    hybrid = HybridRetriever(animal_collection, retrievers=[BM25Retriever(animal_collection), Leaky(animal_collection)])
+    hits = hybrid.bind(Principal("u", groups=["wild"])).search("animals", k=20)
+    assert hits and all("wild" in h.metadata["tags"] for h in hits)

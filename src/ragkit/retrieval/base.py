@@ -92,15 +92,13 @@ class BaseRetriever:
         queries = check_queries(queries)
         with self.collection.reading():  # one version for the whole search
             fused, legs = self._legs(queries, k, filters)
-            if self.collection.access_field is not None:
-                fused = [_visible_only(c, self.collection.access_mask(self.principal)) for c in fused] \
-                    if self.principal is not None else fused
+            if self.collection.access_field is not None and self.principal is not None:
+                visible = self.collection.access_mask(self.principal)
+                fused = [_visible_only(c, visible) for c in fused]
             return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.collection!r})"
-
-
 
 
 def _visible_only(candidates: Candidates, visible: np.ndarray) -> Candidates:
