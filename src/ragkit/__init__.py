@@ -8,7 +8,9 @@ from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker
 from ragkit.documents import Chunk, Document
 from ragkit.embedding import SentenceTransformerEmbedder
 from ragkit.errors import (
+    AccessError,
     ConfigError,
+    ConflictError,
     CorruptIndexError,
     DimensionMismatchError,
     EmptyCorpusError,
@@ -23,10 +25,11 @@ from ragkit.errors import (
 )
 from ragkit.index import BM25Index, BM25Tokenizer, FaissIndex
 from ragkit.pipeline import build_collection, read_folder
-from ragkit.retrieval import RRF, BM25Retriever, DenseRetriever, Hit, HybridRetriever, ScoreFusion
+from ragkit.retrieval import RRF, BM25Retriever, DenseRetriever, Hit, HybridRetriever, Principal, ScoreFusion
 from ragkit.store import Collection, register_component
 
 __all__ = [
+    "AccessError", "ConflictError", "Principal",
     "BM25Index", "BM25Retriever", "BM25Tokenizer", "Chunk", "Collection", "ConfigError", "CorruptIndexError",
     "DenseRetriever", "DimensionMismatchError", "Document", "EmptyCorpusError", "FaissIndex", "FilterError",
     "Hit", "HybridRetriever", "IndexFormatError", "InputError", "MarkdownChunker", "MissingDependencyError",

@@ -20,6 +20,8 @@ __all__ = [
     "ModelMismatchError",
     "ModelIntegrityError",
     "MissingDependencyError",
+    "ConflictError",
+    "AccessError",
 ]
 
 
@@ -72,3 +74,11 @@ class ModelIntegrityError(RagkitError, RuntimeError):
 
 class MissingDependencyError(RagkitError, ImportError):
     """An optional dependency is needed; the message names the pip extra to install."""
+
+
+class ConflictError(RagkitError, RuntimeError):
+    """A save would overwrite a version another writer saved after this one was opened."""
+
+
+class AccessError(RagkitError, PermissionError):
+    """A search on an access-controlled collection was not bound to a principal."""

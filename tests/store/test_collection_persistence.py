@@ -9,7 +9,7 @@ import pytest
 
 import ragkit
 from ragkit import Collection, CorruptIndexError, HybridRetriever, IndexFormatError, ModelMismatchError
-from ragkit.store.manifest import describe_file
+from ragkit.store.manifest import describe_file, seal_manifest
 from ragkit.testing import HashEmbedder
 
 QUERIES = ["cats purr", "which animals have no legs", "birds at dawn", "loyal pet dog"]
@@ -51,12 +51,14 @@ def test_open_rebuilds_the_embedder_from_the_manifest(saved: Path, animal_collec
 def test_manifest_records_what_the_folder_holds(saved: Path, animal_collection: Collection) -> None:
     manifest = json.loads((saved / "manifest.json").read_text())
     assert manifest["format"] == "ragkit-collection" and manifest["format_version"] == 1
-    assert manifest["counts"] == {"chunks": animal_collection.num_chunks, "documents": 6}
+    n = animal_collection.num_chunks
+    assert manifest["counts"] == {"rows": n, "chunks": n, "documents": 6}
     assert manifest["embedder"]["model_id"] == "hash-embedder-32" and manifest["embedder"]["dimension"] == 32
     assert manifest["chunker"]["type"] == "RecursiveChunker"
     assert set(manifest["indexes"]) == {"vector", "bm25"}
     for rel, entry in manifest["files"].items():
         assert (saved / rel).stat().st_size == entry["bytes"] and len(entry["sha256"]) == 64
+    assert len(manifest["manifest_sha256"]) == 64 and manifest["generation"] == 0
     suffixes = {Path(rel).suffix for rel in manifest["files"]}
     assert suffixes == {".arrow", ".faiss", ".json"}
 
@@ -131,9 +133,18 @@ def test_not_a_folder(tmp_path: Path) -> None:
 
 
 def edit_manifest(root: Path, change: object) -> None:
+    """Change the manifest and re-seal it, as an attacker who knows the format would."""
     manifest = json.loads((root / "manifest.json").read_text())
     change(manifest)  # type: ignore[operator]
-    (root / "manifest.json").write_text(json.dumps(manifest))
+    (root / "manifest.json").write_text(json.dumps(seal_manifest(manifest)))
+
+
+def test_an_edited_manifest_without_a_new_seal_is_detected(saved: Path) -> None:
+    manifest = json.loads((saved / "manifest.json").read_text())
+    manifest["indexes"]["bm25"]["config"]["k1"] = 1.7  # would silently change every BM25 score
+    (saved / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(CorruptIndexError, match="manifest.json .*does not match its recorded sha256"):
+        Collection.open(saved)
 
 
 def test_newer_format_version_is_refused_with_advice(saved: Path) -> None:

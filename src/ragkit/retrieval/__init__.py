@@ -1,5 +1,6 @@
 """Retrievers, fusion and filters."""
 
+from ragkit.retrieval.access import Principal
 from ragkit.retrieval.filters import OPERATORS, Filter, filter_mask
 from ragkit.retrieval.fusion import RRF, ScoreFusion, normalize
 from ragkit.retrieval.hits import Candidates, Hit, LegScore
@@ -8,5 +9,5 @@ from ragkit.retrieval.single import BM25Retriever, DenseRetriever
 
 __all__ = [
     "OPERATORS", "RRF", "BM25Retriever", "Candidates", "DenseRetriever", "Filter", "Hit",
-    "HybridRetriever", "LegScore", "ScoreFusion", "filter_mask", "normalize",
+    "HybridRetriever", "LegScore", "Principal", "ScoreFusion", "filter_mask", "normalize",
 ]

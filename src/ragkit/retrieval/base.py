@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ragkit._validation import check_k
 from ragkit.errors import InputError
+from ragkit.retrieval.access import Principal
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates, Hit
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ragkit.store.collection import Collection
 
 __all__ = ["BaseRetriever", "check_queries"]
@@ -37,9 +43,30 @@ class BaseRetriever:
     """Retrievers implement :meth:`retrieve`; this class adds :meth:`search` and :meth:`search_batch`."""
 
     name = "retriever"
+    #: The principal this retriever searches for (``None``: unbound; see :meth:`bind`).
+    principal: Principal | None = None
 
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
+
+    def bind(self, principal: Principal) -> Self:
+        """A copy of this retriever that only ever returns chunks ``principal`` may see.
+
+        The principal's row mask is ANDed into every leg's pre-filter (never applied after
+        ranking). Required before searching a collection that has an access field.
+
+        Raises:
+            InputError: ``principal`` is not a :class:`Principal`.
+        """
+        if not isinstance(principal, Principal):
+            raise InputError(f"bind() takes a ragkit Principal. Got {type(principal).__name__}.")
+        bound = copy.copy(self)
+        bound.principal = principal
+        return bound
+
+    def _mask(self, filters: Filter | None) -> np.ndarray | None:
+        """The pre-filter every leg applies: metadata filter AND the principal's access mask."""
+        return self.collection.filter_mask(filters, principal=self.principal)
 
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
         raise NotImplementedError
@@ -63,10 +90,20 @@ class BaseRetriever:
         """:meth:`search` for many queries at once (embeds them in one batch)."""
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        fused, legs = self._legs(queries, k, filters)
-        return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        with self.collection.reading():  # one version for the whole search
+            fused, legs = self._legs(queries, k, filters)
+            if self.collection.access_field is not None and self.principal is not None:
+                visible = self.collection.access_mask(self.principal)
+                fused = [_visible_only(c, visible) for c in fused]
+            return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.collection!r})"
 
 
+def _visible_only(candidates: Candidates, visible: np.ndarray) -> Candidates:
+    """Defence in depth: legs already pre-filter, so this never drops a row in a correct build."""
+    keep = visible[candidates.rows]
+    if keep.all():
+        return candidates
+    return Candidates(candidates.rows[keep], candidates.scores[keep])

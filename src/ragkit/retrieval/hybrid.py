@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from ragkit._validation import check_int, check_k
 from ragkit.errors import ConfigError
 from ragkit.protocols import Fusion
+from ragkit.retrieval.access import Principal
 from ragkit.retrieval.base import BaseRetriever, check_queries
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.fusion import RRF, ScoreFusion
@@ -52,11 +53,18 @@ class HybridRetriever(BaseRetriever):
         self.fusion = _resolve_fusion(fusion)
         self.candidates = check_int("HybridRetriever", "candidates", candidates, low=1)
 
+    def bind(self, principal: Principal) -> HybridRetriever:
+        """A copy searching for ``principal`` in every leg (see :meth:`BaseRetriever.bind`)."""
+        bound = super().bind(principal)
+        bound.retrievers = [r.bind(principal) for r in self.retrievers]
+        return bound
+
     def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         depth = max(k, self.candidates)
-        per_leg = [r.retrieve(queries, depth, filters) for r in self.retrievers]
+        with self.collection.reading():
+            per_leg = [r.retrieve(queries, depth, filters) for r in self.retrievers]
         fused, legs = [], []
         for q in range(len(queries)):
             leg_results = [results[q] for results in per_leg]

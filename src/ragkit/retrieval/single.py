@@ -33,9 +33,10 @@ class DenseRetriever(BaseRetriever):
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        mask = self.collection.filter_mask(filters)
-        vectors = self.collection.embed_queries(queries)
-        return self.index.search_rows(vectors, k, mask)  # type: ignore[no-any-return]
+        with self.collection.reading():
+            mask = self._mask(filters)
+            vectors = self.collection.embed_queries(queries)
+            return self.index.search_rows(vectors, k, mask)  # type: ignore[no-any-return]
 
 
 class BM25Retriever(BaseRetriever):
@@ -55,5 +56,5 @@ class BM25Retriever(BaseRetriever):
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        mask = self.collection.filter_mask(filters)
-        return self.index.search_rows(queries, k, mask)  # type: ignore[no-any-return]
+        with self.collection.reading():
+            return self.index.search_rows(queries, k, self._mask(filters))  # type: ignore[no-any-return]

@@ -10,12 +10,14 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from ragkit.errors import CorruptIndexError
+from ragkit.store._faults import checkpoint
 
 __all__ = ["write_table", "read_table", "column_numpy", "fsync_path"]
 
 
 def fsync_path(path: Path) -> None:
     """Flush a file or folder to stable storage."""
+    checkpoint(f"fsync {path.name}")
     flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
     fd = os.open(path, flags)
     try:
@@ -26,8 +28,10 @@ def fsync_path(path: Path) -> None:
 
 def write_table(path: Path, table: pa.Table) -> None:
     """Write ``table`` as an Arrow IPC file and fsync it."""
+    checkpoint(f"write {path.name}")
     with pa.OSFile(str(path), "wb") as sink, ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
+        checkpoint(f"close {path.name}")
     fsync_path(path)
 
 

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 import logging
-from collections.abc import Mapping, Sequence
+import os
+import uuid
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
-from ragkit._version import __version__
-from ragkit.errors import CorruptIndexError, IndexFormatError, InputError, ModelMismatchError
+from ragkit.errors import AccessError, ConfigError, InputError, ModelMismatchError, RagkitError
 from ragkit.protocols import Embedder
 from ragkit.retrieval.filters import Filter, filter_mask
 from ragkit.retrieval.hits import Candidates, Hit, LegScore
-from ragkit.store import folder
-from ragkit.store.arrow_io import read_table, write_table
-from ragkit.store.chunks import check_chunk_table
-from ragkit.store.manifest import FORMAT, FORMAT_VERSION, describe_file, read_manifest, resolve_member, verify_files
-from ragkit.store.registry import component_config, resolve_component
+from ragkit.store import folder, persist, updates
+from ragkit.store.registry import resolve_component
+from ragkit.store.rwlock import ReadWriteLock
+
+if TYPE_CHECKING:
+    from ragkit.retrieval.access import Principal
 
 __all__ = ["Collection"]
 
 logger = logging.getLogger(__name__)
 
-_CHUNKS = "chunks.arrow"
+
+
+def _token() -> str:
+    return uuid.uuid4().hex[:16]
 
 
 class Collection:
@@ -34,6 +40,12 @@ class Collection:
 
     Build one with :func:`ragkit.build_collection`; reopen a saved one with
     :meth:`Collection.open`. Row ``i`` of :attr:`chunks` is row ``i`` of every index.
+    :meth:`add`, :meth:`delete` and :meth:`upsert` change it in memory (all indexes
+    together, by chunk id ``"<doc_id>#<position>"``); :meth:`save` persists the new version
+    atomically. :attr:`version` changes on every change.
+
+    Thread safety: searches run concurrently; a change waits for running searches and
+    holds new ones back until it is complete, so every search sees one whole version.
 
     Example:
         >>> col = Collection.open("indexes/docs")                    # doctest: +SKIP
@@ -46,24 +58,65 @@ class Collection:
     """
 
     def __init__(self, chunks: pa.Table, indexes: Mapping[str, Any], *, embedder: Embedder | None = None,
-                 chunker_config: Mapping[str, Any] | None = None, embedder_info: Mapping[str, Any] | None = None) -> None:
+                 chunker_config: Mapping[str, Any] | None = None, embedder_info: Mapping[str, Any] | None = None,
+                 access_field: str | None = None, alive: np.ndarray | None = None, version: str | None = None,
+                 generation: int = 0) -> None:
         self.chunks = chunks
         self.indexes: dict[str, Any] = dict(indexes)
         self.embedder = embedder
         self.chunker_config = dict(chunker_config) if chunker_config else None
         self._embedder_info = dict(embedder_info) if embedder_info else None
         self._dimension_checked = False
+        self._alive = np.ones(chunks.num_rows, dtype=bool) if alive is None else np.asarray(alive, dtype=bool).copy()
+        self._version = version or _token()
+        self._generation = int(generation)
+        self._lock = ReadWriteLock()
+        self._access_masks: dict[Principal, np.ndarray] = {}
+        self._access_field: str | None = None
+        self._base: dict[str, str] = {}  # real path of a folder -> data folder this object last read/wrote there
+        self._snapshot: folder.SnapshotLock | None = None
+        self._broken: BaseException | None = None
+        self._chunker: Any = None
+        if access_field is not None:
+            self._access_field = _check_access_field(chunks, access_field)
 
     # -- description ------------------------------------------------------------------
     @property
-    def num_chunks(self) -> int:
+    def version(self) -> str:
+        """Opaque token naming the current content; a new one after every add/delete/upsert."""
+        return self._version
+
+    @property
+    def generation(self) -> int:
+        """How many changes this collection has had since it was built (saved with it)."""
+        return self._generation
+
+    @property
+    def access_field(self) -> str | None:
+        """Metadata field holding who may see each chunk (see :meth:`set_access_field`)."""
+        return self._access_field
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Boolean mask of the rows that are not deleted (a copy)."""
+        return self._alive.copy()
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the chunk table, deleted ones included (row numbers are never reused)."""
         return int(self.chunks.num_rows)
+
+    @property
+    def num_chunks(self) -> int:
+        """Chunks that are not deleted."""
+        return int(self._alive.sum())
 
     @property
     def num_documents(self) -> int:
         import pyarrow.compute as pc
 
-        return int(pc.count_distinct(self.chunks.column("doc_id")).as_py())
+        doc_ids = pc.filter(self.chunks.column("doc_id"), pa.array(self._alive))
+        return int(pc.count_distinct(doc_ids).as_py())
 
     def __len__(self) -> int:
         return self.num_chunks
@@ -88,10 +141,74 @@ class Collection:
                 return name
         raise InputError(f"This collection has no {kind} index; it has: {', '.join(sorted(self.indexes)) or 'none'}.")
 
+    def chunk_ids(self) -> list[str]:
+        """Ids (``doc_id#position``) of the live chunks, in row order."""
+        import pyarrow.compute as pc
+
+        with self.reading():
+            return pc.filter(updates.chunk_ids(self.chunks), pa.array(self._alive)).to_pylist()  # type: ignore[no-any-return]
+
+    # -- concurrency -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """Hold the current version for the ``with`` body: changes wait until it ends (re-entrant)."""
+        with self._lock.read():
+            yield
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        with self._lock.write():
+            self._check_usable()
+            yield
+
+    def _check_usable(self) -> None:
+        if self._broken is not None:
+            raise RagkitError(
+                f"This collection is in an inconsistent state after an update failed midway ({self._broken!r}); "
+                "nothing of it was saved. Reopen it from disk with Collection.open."
+            ) from self._broken
+
+    def _bump(self) -> None:
+        self._version = _token()
+        self._generation += 1
+        self._access_masks = {}
+
     # -- querying helpers -----------------------------------------------------------
-    def filter_mask(self, filters: Filter | None) -> np.ndarray | None:
-        """Rows satisfying ``filters`` (``None`` when there is no filter)."""
-        return filter_mask(self.chunks, filters)
+    def filter_mask(self, filters: Filter | None, principal: Principal | None = None) -> np.ndarray | None:
+        """Rows satisfying ``filters`` and visible to ``principal`` (``None``: every row).
+
+        Raises:
+            FilterError: a malformed filter.
+            AccessError: the collection has an access field and no principal was given.
+        """
+        mask = filter_mask(self.chunks, filters)
+        if self._access_field is None:
+            return mask
+        if principal is None:
+            raise AccessError(
+                f"This collection restricts access by metadata field {self._access_field!r}; bind the retriever "
+                "to a principal first: retriever.bind(Principal('user-id', groups=[...]))."
+            )
+        allowed = self.access_mask(principal)
+        return allowed if mask is None else mask & allowed
+
+    def access_mask(self, principal: Principal) -> np.ndarray:
+        """Rows ``principal`` may see (all rows when the collection has no access field)."""
+        from ragkit.retrieval.access import Principal, access_rows
+
+        if not isinstance(principal, Principal):
+            raise InputError(f"principal must be a ragkit Principal. Got {type(principal).__name__}.")
+        if self._access_field is None:
+            return np.ones(self.num_rows, dtype=bool)
+        with self.reading():
+            cached = self._access_masks.get(principal)
+            if cached is None or cached.shape[0] != self.num_rows:
+                cached = access_rows(self.chunks, self._access_field, principal)
+                cached.flags.writeable = False
+                if len(self._access_masks) > 256:
+                    self._access_masks.clear()
+                self._access_masks[principal] = cached
+            return cached
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Embed queries with the collection's embedder, checking it matches the index."""
@@ -127,66 +244,210 @@ class Collection:
             ))
         return out
 
+    # -- changes ---------------------------------------------------------------------
+    def add(self, items: Sequence[Any], vectors: np.ndarray | None = None, *, chunker: Any = None) -> list[str]:
+        """Add Documents (chunked with ``chunker`` or the collection's chunker) or Chunks; returns their chunk ids.
+
+        ``vectors`` (one unit row per chunk) skip embedding; otherwise the collection's
+        embedder embeds the new chunks. Every index gets the rows; nothing is written to
+        disk until :meth:`save`.
+
+        Raises:
+            InputError: malformed items, ids already in the collection (use :meth:`upsert`),
+                vectors of the wrong shape or not finite, metadata of another type.
+            EmptyCorpusError: nothing to add.
+            DimensionMismatchError: vectors of another dimension than the vector index.
+        """
+        with self._changing():
+            chunks, _, _ = updates.to_chunks(items, self._resolve_chunker(chunker))
+            self._refuse_existing(chunks)
+            return self._append(chunks, *self._prepare(chunks, vectors))
+
+    def delete(self, chunk_ids: Sequence[str] | None = None, *, doc_ids: Sequence[str] | None = None) -> int:
+        """Delete chunks by id, and/or every chunk of the given documents; returns how many.
+
+        Raises:
+            InputError: no ids, duplicates, or ids the collection does not hold (nothing is deleted).
+        """
+        with self._changing():
+            rows = updates.rows_for_ids(self.chunks, self._alive, chunk_ids_=chunk_ids, doc_ids=doc_ids)
+            self._remove(rows)
+            self._bump()
+            return int(rows.size)
+
+    def upsert(self, items: Sequence[Any], vectors: np.ndarray | None = None, *, chunker: Any = None) -> list[str]:
+        """Replace (or add) Documents - all their chunks - or Chunks by chunk id, in one change.
+
+        Raises:
+            the errors of :meth:`add`.
+        """
+        with self._changing():
+            chunks, doc_ids, documents = updates.to_chunks(items, self._resolve_chunker(chunker))
+            if documents:
+                old = updates.rows_for_ids(self.chunks, self._alive, doc_ids=doc_ids, missing_ok=True)
+            else:
+                ids = [f"{c.doc_id}#{c.position}" for c in chunks]
+                old = updates.rows_for_ids(self.chunks, self._alive, chunk_ids_=ids, missing_ok=True)
+            prepared = self._prepare(chunks, vectors)  # everything that can fail, before anything changes
+            if old.size:
+                self._remove(old)
+            return self._append(chunks, *prepared)
+
+    def set_access_field(self, field: str | None) -> None:
+        """Restrict every search to the chunks the bound principal may see.
+
+        ``field`` is a metadata field holding a str (e.g. a tenant id) or a list of str (ACL
+        groups); a principal sees a chunk when one of its tokens (its id or groups) is
+        among them. A chunk without the field is visible to nobody. ``None`` lifts the
+        restriction. Saved with the collection.
+
+        Raises:
+            ConfigError: the field is not a str or list-of-str metadata field of the chunks.
+        """
+        with self._changing():
+            self._access_field = None if field is None else _check_access_field(self.chunks, field)
+            self._bump()
+
+    def _resolve_chunker(self, chunker: Any) -> Any:
+        if chunker is not None:
+            return chunker
+        if self._chunker is None and self.chunker_config is not None:
+            self._chunker = resolve_component(self.chunker_config.get("type")).from_config(self.chunker_config)
+        return self._chunker
+
+    def _refuse_existing(self, chunks: Sequence[Any]) -> None:
+        import pyarrow.compute as pc
+
+        ids = pa.array([f"{c.doc_id}#{c.position}" for c in chunks], type=pa.string())
+        live = pc.filter(updates.chunk_ids(self.chunks), pa.array(self._alive)).combine_chunks()
+        clash = np.asarray(pc.is_in(ids, value_set=live).to_numpy(zero_copy_only=False), dtype=bool)
+        if clash.any():
+            shown = ", ".join(repr(v) for v in np.asarray(ids.to_pylist(), dtype=object)[clash][:5])
+            raise InputError(
+                f"Chunk ids already in this collection: {shown}. Use upsert(...) to replace them, or delete them first."
+            )
+
+    def _vector_indexes(self) -> list[Any]:
+        return [i for i in self.indexes.values() if getattr(i, "kind", None) == "vector"]
+
+    def _check_new_vectors(self, n: int, vectors: np.ndarray | None) -> np.ndarray | None:
+        from ragkit.index.faiss_index import check_vectors
+
+        vector_indexes = self._vector_indexes()
+        if not vector_indexes:
+            if vectors is not None:
+                raise InputError("vectors were given but this collection has no vector index; leave vectors out.")
+            return None
+        dimension = int(vector_indexes[0].dimension)
+        if vectors is None:
+            return None
+        vectors = check_vectors(vectors, owner="Collection.add", dimension=dimension)
+        if vectors.shape[0] != n:
+            raise InputError(f"Got {vectors.shape[0]} vectors for {n} chunks; give one vector per chunk, in order.")
+        return vectors
+
+    def _prepare(self, chunks: Sequence[Any], vectors: np.ndarray | None) -> tuple[pa.Table, list[str], np.ndarray | None]:
+        """The new chunk table, texts and vectors; raises before the collection changes."""
+        from ragkit.index.faiss_index import check_vectors
+
+        vectors = self._check_new_vectors(len(chunks), vectors)
+        table = updates.append_chunks(self.chunks, chunks)
+        texts = [c.text for c in chunks]
+        if vectors is None and self._vector_indexes():
+            if self.embedder is None:
+                raise InputError("This collection has no embedder to embed new chunks; pass vectors=... or embedder.")
+            dimension = int(self._vector_indexes()[0].dimension)
+            vectors = check_vectors(self.embedder.embed_documents(texts), owner="Collection.add", dimension=dimension)
+        return table, texts, vectors
+
+    def _append(self, chunks: Sequence[Any], table: pa.Table, texts: list[str], vectors: np.ndarray | None) -> list[str]:
+        try:
+            for idx in self.indexes.values():
+                idx.add(vectors if idx.kind == "vector" else texts)
+        except BaseException as exc:
+            self._broken = exc
+            raise
+        self.chunks = table
+        self._alive = np.concatenate([self._alive, np.ones(len(chunks), dtype=bool)])
+        self._bump()
+        return [f"{c.doc_id}#{c.position}" for c in chunks]
+
+    def _remove(self, rows: np.ndarray) -> None:
+        try:
+            for idx in self.indexes.values():
+                idx.delete(rows)
+        except BaseException as exc:
+            self._broken = exc
+            raise
+        alive = self._alive.copy()
+        alive[rows] = False
+        self._alive = alive
+
     # -- persistence -----------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the collection to the folder ``path`` atomically; returns the folder.
 
         Either the whole new version becomes visible or the previous one stays; a folder
-        that holds anything but a ragkit collection is refused.
+        that holds anything but a ragkit collection is refused. Searches go on during a
+        save; changes wait for it. Older versions are removed once no reader holds them.
+
+        Raises:
+            ConflictError: this collection was opened from ``path`` and another writer has
+                saved there since (saving would discard that writer's changes).
         """
         root = Path(path)
         folder.check_target(root)
-        with folder.writer_lock(root):
-            tmp, data_dir = folder.new_data_dir(root)
-            try:
-                manifest = self._write_files(root, tmp, data_dir)
-                folder.commit_manifest(root, tmp, data_dir, manifest)
-            except BaseException:
-                import shutil
+        with self._lock.read():
+            self._check_usable()
+            with folder.writer_lock(root):
+                key = os.path.realpath(root)
+                folder.check_base(root, self._base.get(key))
+                tmp, data_dir = folder.new_data_dir(root)
+                try:
+                    manifest = persist.version_manifest(self, tmp, data_dir)
+                    folder.commit_manifest(root, tmp, data_dir, manifest)
+                except BaseException:
+                    import shutil
 
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            folder.remove_stale(root, keep=data_dir)
+                    shutil.rmtree(tmp, ignore_errors=True)
+                    raise
+                self._base[key] = data_dir
+                self._release_own_snapshot(root)
+                folder.remove_stale(root, keep=data_dir)
         logger.info("saved %s (%d chunks)", root, self.num_chunks)
         return root
 
-    def _write_files(self, root: Path, tmp: Path, data_dir: str) -> dict[str, Any]:
-        write_table(tmp / _CHUNKS, self.chunks)
-        indexes: dict[str, Any] = {}
-        for name, idx in self.indexes.items():
-            _check_index_name(name)
-            (tmp / name).mkdir()
-            written = idx.save(tmp / name)
-            indexes[name] = {"config": component_config(idx), "files": [f"{name}/{f}" for f in written]}
-        files = {
-            f"{data_dir}/{p.relative_to(tmp).as_posix()}": describe_file(tmp, p.relative_to(tmp).as_posix())
-            for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "ragkit_version": __version__,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "data_dir": data_dir,
-            "counts": {"chunks": self.num_chunks, "documents": self.num_documents},
-            "chunker": self.chunker_config,
-            "embedder": self._embedder_manifest(),
-            "indexes": indexes,
-            "files": files,
-        }
+    def _release_own_snapshot(self, root: Path) -> None:
+        """After saving over the version this object was opened from, stop pinning that version.
 
-    def _embedder_manifest(self) -> dict[str, Any] | None:
-        if self.embedder is None:
-            return self._embedder_info
-        info: dict[str, Any] = {"config": component_config(self.embedder), "model_id": self.embedder.model_id}
-        vector = [i for i in self.indexes.values() if getattr(i, "kind", None) == "vector"]
-        if vector:
-            info["dimension"] = int(vector[0].dimension)
-        return info
+        Everything of it is memory-mapped or loaded already, and on POSIX an unlinked file
+        stays readable through its mappings, so the save may remove it (unless another
+        reader holds it). Elsewhere the pin stays until :meth:`close`.
+        """
+        snapshot = self._snapshot
+        if os.name == "posix" and snapshot is not None and snapshot.root == os.path.realpath(root):
+            snapshot.close()
+
+    def close(self) -> None:
+        """Release this reader's hold on its on-disk version (so a later save may remove it).
+
+        Searching after ``close`` still works while the files exist; close when done.
+        """
+        if self._snapshot is not None:
+            self._snapshot.close()
+
+    def __enter__(self) -> Collection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @classmethod
     def open(cls, path: str | Path, *, embedder: Embedder | None = None, verify: bool = True) -> Collection:
-        """Open a saved collection (memory-mapped).
+        """Open a saved collection (memory-mapped) as an immutable snapshot of its current version.
+
+        The version opened stays on disk while this object is open, even if a writer saves
+        newer ones meanwhile; :meth:`close` (or ``with Collection.open(...)``) releases it.
 
         Args:
             path: the collection folder.
@@ -201,42 +462,31 @@ class Collection:
             ModelMismatchError: ``embedder`` is not the model the vectors were made with.
         """
         root = Path(path)
-        manifest = read_manifest(root)
-        verify_files(root, manifest["files"], checksums=verify)
-        data = resolve_member(root, manifest["data_dir"])
-        chunks = read_table(resolve_member(root, f"{manifest['data_dir']}/{_CHUNKS}"))
-        check_chunk_table(chunks, manifest["counts"].get("chunks", -1), _CHUNKS)
-        indexes = {}
-        for name, entry in manifest["indexes"].items():
-            _check_index_name(name)
-            config = entry.get("config") if isinstance(entry, dict) else None
-            if not isinstance(config, dict):
-                raise IndexFormatError(f"manifest.json: index {name!r} has no config.")
-            indexes[name] = resolve_component(config.get("type")).load(data / name, config)
-            rows = indexes[name].n_docs
-            if rows != chunks.num_rows:
-                raise CorruptIndexError(f"{name}: the index holds {rows} rows, the chunk table {chunks.num_rows}.")
-        info = manifest.get("embedder")
-        embedder = _resolve_embedder(info, embedder)
-        return cls(chunks, indexes, embedder=embedder, chunker_config=manifest.get("chunker"), embedder_info=info)
+        manifest, snapshot = folder.open_snapshot(root)
+        try:
+            collection = cls(**persist.read_version(root, manifest, embedder, verify))
+        except BaseException:
+            snapshot.close()
+            raise
+        collection._snapshot = snapshot
+        collection._base[os.path.realpath(root)] = manifest["data_dir"]
+        weakref.finalize(collection, snapshot.close)
+        return collection
 
-
-def _resolve_embedder(info: Any, embedder: Embedder | None) -> Embedder | None:
-    if info is None:
-        return embedder
-    if not isinstance(info, dict) or not isinstance(info.get("config"), dict):
-        raise IndexFormatError("manifest.json: the 'embedder' entry is malformed.")
-    if embedder is None:
-        config = info["config"]
-        return resolve_component(config.get("type")).from_config(config)  # type: ignore[no-any-return]
-    if embedder.model_id != info.get("model_id"):
-        raise ModelMismatchError(
-            f"This collection's vectors were made with {info.get('model_id')!r}, but the embedder given "
-            f"is {embedder.model_id!r}. Query with the same model, or rebuild the collection."
+def _check_access_field(chunks: pa.Table, field: Any) -> str:
+    if not isinstance(field, str) or not field:
+        raise ConfigError(f"The access field must be a metadata field name (str). Got {field!r}.")
+    meta = chunks.schema.field("metadata").type
+    names = [meta.field(i).name for i in range(meta.num_fields)]
+    if field not in names:
+        raise ConfigError(
+            f"The access field {field!r} is not a metadata field of this collection (fields: {', '.join(names) or 'none'}). "
+            "Give each document a metadata entry with its tenant or ACL groups."
         )
-    return embedder
-
-
-def _check_index_name(name: Any) -> None:
-    if not isinstance(name, str) or not name.isidentifier():
-        raise IndexFormatError(f"Index name {name!r} must be a plain identifier (letters, digits, underscore).")
+    kind = meta.field(field).type
+    ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind) or (
+        (pa.types.is_list(kind) or pa.types.is_large_list(kind))
+        and (pa.types.is_string(kind.value_type) or pa.types.is_null(kind.value_type)))
+    if not ok:
+        raise ConfigError(f"The access field {field!r} must hold str or list[str] values; it holds {kind}.")
+    return field

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path, PurePosixPath
@@ -10,13 +11,25 @@ from typing import Any
 from ragkit.embedding.default_model import sha256_file
 from ragkit.errors import CorruptIndexError, IndexFormatError
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "describe_file", "read_manifest", "resolve_member", "verify_files"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "describe_file", "read_manifest", "resolve_member", "seal_manifest",
+           "verify_files"]
 
 FORMAT = "ragkit-collection"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: The largest manifest accepted; real ones are a few kilobytes.
 _MAX_MANIFEST_BYTES = 16 << 20
+_SEAL = "manifest_sha256"
+
+
+def _digest(manifest: dict[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != _SEAL}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def seal_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """``manifest`` with a sha256 of its own content, so an edited or bit-flipped manifest is detected."""
+    return {**manifest, _SEAL: _digest(manifest)}
 
 
 def describe_file(root: Path, relative: str) -> dict[str, Any]:
@@ -49,6 +62,11 @@ def read_manifest(root: Path) -> dict[str, Any]:
         raise CorruptIndexError(f"{MANIFEST} in {root} is not valid JSON ({exc}).") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise CorruptIndexError(f"{MANIFEST} in {root} is not a ragkit collection manifest.")
+    if manifest.get(_SEAL) != _digest(manifest):
+        raise CorruptIndexError(
+            f"{MANIFEST} in {root}: its content does not match its recorded sha256 (the file was edited or "
+            "corrupted); restore it or rebuild the collection."
+        )
     version = manifest.get("format_version")
     if not isinstance(version, int):
         raise CorruptIndexError(f"{MANIFEST} in {root} has no integer format_version.")

@@ -1,6 +1,8 @@
 """Helpers for testing ragkit pieces and code built on them."""
 
 from ragkit.testing.contract import ContractViolation, check_component, construction_is_light
+from ragkit.testing.corpus import synthetic_documents, synthetic_queries
 from ragkit.testing.fake_embedder import HashEmbedder
 
-__all__ = ["ContractViolation", "HashEmbedder", "check_component", "construction_is_light"]
+__all__ = ["ContractViolation", "HashEmbedder", "check_component", "construction_is_light", "synthetic_documents",
+           "synthetic_queries"]

@@ -1,0 +1,109 @@
+"""Crash testing: run a collection writer in a child process that SIGKILLs itself at a chosen write.
+
+Used by ragkit's fault-injection tests and usable for your own: :func:`crash_writer` runs a
+script of changes (each followed by a save) in a child forked from the calling process
+(POSIX; forking keeps each run to a fraction of a second), armed to die at the N-th crash
+point of the write path (see ``ragkit.store._faults``); :func:`count_crash_points` runs it
+once unarmed and reports the points, labelled with the save they belong to.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Step", "crash_writer", "count_crash_points"]
+
+#: One change then a save: ``("add", [document dicts])``, ``("delete", [doc ids])`` or ``("upsert", [document dicts])``.
+Step = tuple[str, list[Any]]
+
+
+def _documents(items: list[dict[str, Any]]) -> list[Any]:
+    from ragkit.documents import Document
+
+    return [Document(id=d["id"], text=d["text"], metadata=d.get("metadata", {})) for d in items]
+
+
+def _run(root: str, steps: Sequence[Step], kill_at: int, trace: str | None) -> None:
+    from ragkit.store import _faults
+    from ragkit.store.collection import Collection
+
+    _faults.arm(kill_at=kill_at, trace=trace)
+    collection = Collection.open(root)
+    for number, (kind, payload) in enumerate(steps, start=1):
+        if kind == "add":
+            collection.add(_documents(payload))
+        elif kind == "delete":
+            collection.delete(doc_ids=payload)
+        elif kind == "upsert":
+            collection.upsert(_documents(payload))
+        else:
+            raise ValueError(f"unknown step {kind!r}")
+        if trace is not None:
+            with open(trace, "a", encoding="utf-8") as fh:
+                fh.write(f"0\tsave {number}\n")
+        collection.save(root)
+
+
+def _fork_run(root: str | Path, steps: Sequence[Step], kill_at: int, trace: str | None, timeout: float) -> int:
+    """Run the script in a forked child; its exit status as (negative) signal number or exit code."""
+    if not hasattr(os, "fork"):  # pragma: no cover - Windows
+        raise RuntimeError("crash testing needs os.fork (POSIX).")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        code = 0
+        try:
+            _run(str(root), list(steps), int(kill_at), trace)
+        except BaseException:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os._exit(code)
+    deadline = timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if deadline <= 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise TimeoutError(f"the writer did not finish within {timeout} s")
+        import time
+
+        time.sleep(0.01)
+        deadline -= 0.01
+    return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def crash_writer(root: str | Path, steps: Sequence[Step], kill_at: int, timeout: float = 120.0) -> bool:
+    """Run ``steps`` on the collection at ``root``, dying at crash point ``kill_at``; True if it was killed there."""
+    code = _fork_run(root, steps, kill_at, None, timeout)
+    if code not in (0, -signal.SIGKILL):
+        raise RuntimeError(f"the writer failed with exit code {code}")
+    return code == -signal.SIGKILL
+
+
+def count_crash_points(root: str | Path, steps: Sequence[Step], timeout: float = 120.0) -> list[tuple[int, str]]:
+    """Run ``steps`` unarmed; returns, for each crash point in order, (the save it is in, its label)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = str(Path(tmp) / "trace")
+        Path(trace).touch()
+        code = _fork_run(root, steps, 0, trace, timeout)
+        if code != 0:
+            raise RuntimeError(f"the writer failed with exit code {code}")
+        points, save = [], 0
+        for line in Path(trace).read_text(encoding="utf-8").splitlines():
+            _, label = line.split("\t", 1)
+            if label.startswith("save "):
+                save = int(label.split()[1])
+            else:
+                points.append((save, label))
+        return points
