@@ -11,6 +11,7 @@ from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates, Hit
 
 if TYPE_CHECKING:
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
 __all__ = ["BaseRetriever", "check_queries"]
@@ -41,15 +42,24 @@ class BaseRetriever:
     def __init__(self, collection: Collection) -> None:
         self.collection = collection
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None) -> list[Candidates]:
         raise NotImplementedError
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
-        results = self.retrieve(queries, k, filters)
+    @property
+    def generation(self) -> tuple[int, ...]:
+        """The generations of the indexes this retriever reads: a change means results may differ."""
+        raise NotImplementedError
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None,
+              trace: Trace | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+        results = self.retrieve(queries, k, filters, trace=trace)
         return results, [{self.name: c} for c in results]
 
-    def search(self, query: str, k: int = 10, filters: Filter | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: Filter | None = None, *, trace: Trace | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first.
+
+        ``trace`` (a :class:`ragkit.observe.Trace`) receives the stage timings and per-leg candidates.
 
         Raises:
             InputError: empty query or ``k < 1``.
@@ -57,14 +67,22 @@ class BaseRetriever:
         """
         if not isinstance(query, str):
             raise InputError(f"The query must be a str. Got {type(query).__name__}.")
-        return self.search_batch([query], k, filters)[0]
+        return self.search_batch([query], k, filters, trace=trace)[0]
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None) -> list[list[Hit]]:
+    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None, *,
+                     trace: Trace | None = None) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (embeds them in one batch)."""
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        fused, legs = self._legs(queries, k, filters)
-        return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        if trace is not None:
+            trace.begin(self.name, len(queries))
+        fused, legs = self._legs(queries, k, filters, trace)
+        hits = [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        if trace is not None:
+            trace.scope = ""
+            trace.lap("hits")
+            trace.end()
+        return hits
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.collection!r})"

@@ -15,6 +15,7 @@ from ragkit.retrieval.hits import Candidates
 from ragkit.retrieval.single import BM25Retriever, DenseRetriever
 
 if TYPE_CHECKING:
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
 __all__ = ["HybridRetriever"]
@@ -52,20 +53,30 @@ class HybridRetriever(BaseRetriever):
         self.fusion = _resolve_fusion(fusion)
         self.candidates = check_int("HybridRetriever", "candidates", candidates, low=1)
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return tuple(g for r in self.retrievers for g in r.generation)
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None,
+              trace: Trace | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         depth = max(k, self.candidates)
-        per_leg = [r.retrieve(queries, depth, filters) for r in self.retrievers]
+        per_leg = [r.retrieve(queries, depth, filters, trace=trace) for r in self.retrievers]
+        if trace is not None:
+            trace.scope = ""
         fused, legs = [], []
         for q in range(len(queries)):
             leg_results = [results[q] for results in per_leg]
             fused.append(self.fusion.fuse(leg_results, k))
             legs.append({r.name: c for r, c in zip(self.retrievers, leg_results, strict=True)})
+        if trace is not None:
+            trace.lap("fusion")
         return fused, legs
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
-        return self._legs(queries, k, filters)[0]
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None) -> list[Candidates]:
+        return self._legs(queries, k, filters, trace)[0]
 
 
 def _resolve_fusion(fusion: object) -> Fusion:

@@ -11,6 +11,7 @@ from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates
 
 if TYPE_CHECKING:
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
 __all__ = ["DenseRetriever", "BM25Retriever"]
@@ -30,12 +31,26 @@ class DenseRetriever(BaseRetriever):
         self.index_name = index or collection.index_of_kind("vector")
         self.index = collection.index(self.index_name)
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return (self.index.generation,)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         mask = self.collection.filter_mask(filters)
+        if trace is not None:
+            trace.scope = self.name
+            trace.lap("filter")
         vectors = self.collection.embed_queries(queries)
-        return self.index.search_rows(vectors, k, mask)  # type: ignore[no-any-return]
+        if trace is not None:
+            trace.lap("embed")
+        found: list[Candidates] = self.index.search_rows(vectors, k, mask)
+        if trace is not None:
+            trace.lap("search")
+            trace.leg(self.name, found)
+        return found
 
 
 class BM25Retriever(BaseRetriever):
@@ -52,8 +67,20 @@ class BM25Retriever(BaseRetriever):
         self.index_name = index or collection.index_of_kind("bm25")
         self.index = collection.index(self.index_name)
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return (self.index.generation,)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         mask = self.collection.filter_mask(filters)
-        return self.index.search_rows(queries, k, mask)  # type: ignore[no-any-return]
+        if trace is None:
+            return self.index.search_rows(queries, k, mask)  # type: ignore[no-any-return]
+        trace.scope = self.name
+        trace.lap("filter")
+        found: list[Candidates] = self.index.search_rows(queries, k, mask, trace=trace)  # laps "tokenize"
+        trace.lap("search")
+        trace.leg(self.name, found)
+        return found
