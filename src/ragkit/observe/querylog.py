@@ -99,7 +99,7 @@ class QueryLog:
         max_rows: rows per segment before it is closed and a new one begun.
         max_bytes: bytes per segment (checked after each batch written).
         max_files: keep at most this many closed segments (oldest deleted); ``None`` keeps all.
-        flush_rows: rows buffered in memory before a record batch is written.
+        flush_rows: rows buffered in memory before they are written (as record batches of at most this many rows).
         prefix: segment file name prefix.
 
     Raises:
@@ -159,8 +159,8 @@ class QueryLog:
 
     def _flush(self) -> None:
         while self._buffer:
-            room = self.max_rows - self._segment_rows
-            rows, self._buffer = self._buffer[:room], self._buffer[room:]
+            take = min(self.max_rows - self._segment_rows, self.flush_rows)  # batches of at most flush_rows
+            rows, self._buffer = self._buffer[:take], self._buffer[take:]
             try:
                 table = pa.Table.from_pylist(rows, schema=LOG_SCHEMA)
             except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, KeyError) as exc:
