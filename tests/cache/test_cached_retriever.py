@@ -6,6 +6,7 @@ import pytest
 import ragkit
 from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
 from ragkit.cache import CachedRetriever, SemanticCache
+from ragkit.testing import HashEmbedder
 
 
 def add_document(collection: ragkit.Collection, doc_id: str, text: str) -> int:
@@ -134,3 +135,26 @@ def test_bad_input_is_refused(animal_collection: ragkit.Collection) -> None:
         cached.search("cats", filters={"legs": {"$in": {1, 2}}})
     with pytest.raises(ragkit.InputError, match="hashable"):
         CachedRetriever(HybridRetriever(animal_collection), principal=["x"]).search("cats")
+
+
+def test_each_query_is_embedded_once(animal_collection: ragkit.Collection) -> None:
+    embedder = animal_collection.embedder
+    assert isinstance(embedder, HashEmbedder)
+    cached = CachedRetriever(HybridRetriever(animal_collection), SemanticCache(threshold=0.99))
+    before = embedder.calls
+    cached.search_batch(["birds sing", "fish gills"], k=2)  # two misses: embedded by the cache, reused by the retriever
+    assert embedder.calls - before == 2
+    cached.search("birds sing", k=2)  # exact: no embedding
+    assert embedder.calls - before == 2
+    cached.search("Birds sing!", k=2)  # near duplicate: one embedding for the lookup
+    assert cached.last_sources == ["semantic"] and embedder.calls - before == 3
+
+
+def test_precomputed_query_vectors_give_the_same_results(animal_collection: ragkit.Collection) -> None:
+    assert animal_collection.embedder is not None
+    queries = ["horse sleeping", "snakes"]
+    vectors = animal_collection.embedder.embed_queries(queries)
+    for retriever in (HybridRetriever(animal_collection), DenseRetriever(animal_collection)):
+        assert retriever.search_batch(queries, k=3, query_vectors=vectors) == retriever.search_batch(queries, k=3)
+        with pytest.raises(ragkit.InputError, match="query_vectors has 1 rows for 2 queries"):
+            retriever.search_batch(queries, k=3, query_vectors=vectors[:1])

@@ -11,7 +11,7 @@ from ragkit._validation import check_k
 from ragkit.cache.semantic import SemanticCache
 from ragkit.observe.querylog import filters_key
 from ragkit.protocols import Embedder
-from ragkit.retrieval.base import check_queries
+from ragkit.retrieval.base import BaseRetriever, check_queries
 from ragkit.retrieval.hits import Hit
 
 __all__ = ["CachedRetriever"]
@@ -31,7 +31,8 @@ class CachedRetriever:
         embedder: embeds queries for near-duplicate matching; default the collection's.
             With none (a BM25-only collection), only exact repeats are served.
 
-    On a miss the retriever embeds the query again (one extra query embedding per miss).
+    A query is embedded once: on a miss, a built-in retriever over the same embedder reuses the
+    cache's query vectors (``query_vectors``); a retriever of another kind embeds it again.
     :attr:`last_sources` tells, per query of the last call, ``"exact"``, ``"semantic"`` or ``"miss"``.
 
     Example:
@@ -46,6 +47,7 @@ class CachedRetriever:
         self.principal = getattr(retriever, "principal", None) if principal is _FROM_RETRIEVER else principal
         collection = getattr(retriever, "collection", None)
         self.embedder = embedder if embedder is not None else getattr(collection, "embedder", None)
+        self._shares_embedder = isinstance(retriever, BaseRetriever) and self.embedder is getattr(collection, "embedder", None)
         self.name = getattr(retriever, "name", "retriever")
         self.last_sources: list[str] = []
         self.generation  # noqa: B018 - fail now, not on the first query, if the retriever has none
@@ -80,7 +82,11 @@ class CachedRetriever:
                     out[i], sources[i] = list(hit.value[:k]), hit.kind
         missing = [(row, i) for row, i in enumerate(todo) if out[i] is None]
         if missing:
-            fresh = self.retriever.search_batch([queries[i] for _, i in missing], k, filters)
+            texts = [queries[i] for _, i in missing]
+            if vectors is not None and self._shares_embedder:  # the retriever reuses the vectors: one embedding per query
+                fresh = self.retriever.search_batch(texts, k, filters, query_vectors=vectors[[row for row, _ in missing]])
+            else:
+                fresh = self.retriever.search_batch(texts, k, filters)
             unchanged = self.generation == generation  # an update during the search: do not cache its results
             for (row, i), hits in zip(missing, fresh, strict=True):
                 out[i] = hits

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ragkit._validation import check_k
 from ragkit.errors import InputError
 from ragkit.retrieval.filters import Filter
@@ -43,7 +45,7 @@ class BaseRetriever:
         self.collection = collection
 
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
-                 trace: Trace | None = None) -> list[Candidates]:
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         raise NotImplementedError
 
     @property
@@ -51,9 +53,9 @@ class BaseRetriever:
         """The generations of the indexes this retriever reads: a change means results may differ."""
         raise NotImplementedError
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None,
-              trace: Trace | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
-        results = self.retrieve(queries, k, filters, trace=trace)
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None, trace: Trace | None = None,
+              query_vectors: np.ndarray | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+        results = self.retrieve(queries, k, filters, trace=trace, query_vectors=query_vectors)
         return results, [{self.name: c} for c in results]
 
     def search(self, query: str, k: int = 10, filters: Filter | None = None, *, trace: Trace | None = None) -> list[Hit]:
@@ -70,13 +72,17 @@ class BaseRetriever:
         return self.search_batch([query], k, filters, trace=trace)[0]
 
     def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None, *,
-                     trace: Trace | None = None) -> list[list[Hit]]:
-        """:meth:`search` for many queries at once (embeds them in one batch)."""
+                     trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (embeds them in one batch).
+
+        ``query_vectors``: the queries' embeddings by the collection's embedder, when already
+        computed (one row per query); dense legs then skip embedding.
+        """
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         if trace is not None:
             trace.begin(self.name, len(queries))
-        fused, legs = self._legs(queries, k, filters, trace)
+        fused, legs = self._legs(queries, k, filters, trace, query_vectors)
         hits = [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
         if trace is not None:
             trace.scope = ""

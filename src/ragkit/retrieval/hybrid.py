@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from ragkit._validation import check_int, check_k
 from ragkit.errors import ConfigError
 from ragkit.protocols import Fusion
@@ -57,12 +59,12 @@ class HybridRetriever(BaseRetriever):
     def generation(self) -> tuple[int, ...]:
         return tuple(g for r in self.retrievers for g in r.generation)
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None,
-              trace: Trace | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None, trace: Trace | None = None,
+              query_vectors: np.ndarray | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         depth = max(k, self.candidates)
-        per_leg = [r.retrieve(queries, depth, filters, trace=trace) for r in self.retrievers]
+        per_leg = [r.retrieve(queries, depth, filters, trace=trace, query_vectors=query_vectors) for r in self.retrievers]
         if trace is not None:
             trace.scope = ""
         fused, legs = [], []
@@ -75,8 +77,8 @@ class HybridRetriever(BaseRetriever):
         return fused, legs
 
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
-                 trace: Trace | None = None) -> list[Candidates]:
-        return self._legs(queries, k, filters, trace)[0]
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
+        return self._legs(queries, k, filters, trace, query_vectors)[0]
 
 
 def _resolve_fusion(fusion: object) -> Fusion:

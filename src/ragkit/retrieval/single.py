@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ragkit._validation import check_k
+from ragkit.errors import InputError
 from ragkit.retrieval.base import BaseRetriever, check_queries
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates
@@ -36,14 +39,19 @@ class DenseRetriever(BaseRetriever):
         return (self.index.generation,)
 
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
-                 trace: Trace | None = None) -> list[Candidates]:
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         mask = self.collection.filter_mask(filters)
         if trace is not None:
             trace.scope = self.name
             trace.lap("filter")
-        vectors = self.collection.embed_queries(queries)
+        if query_vectors is None:
+            vectors = self.collection.embed_queries(queries)
+        elif len(query_vectors) != len(queries):
+            raise InputError(f"query_vectors has {len(query_vectors)} rows for {len(queries)} queries; give one per query.")
+        else:
+            vectors = query_vectors
         if trace is not None:
             trace.lap("embed")
         found: list[Candidates] = self.index.search_rows(vectors, k, mask)
@@ -72,7 +80,7 @@ class BM25Retriever(BaseRetriever):
         return (self.index.generation,)
 
     def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
-                 trace: Trace | None = None) -> list[Candidates]:
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         mask = self.collection.filter_mask(filters)
