@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 import ragkit
 from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
 from ragkit.cache import CachedRetriever, SemanticCache
+from ragkit.observe import Metrics, ObservedRetriever, QueryLog, read_log
 from ragkit.testing import HashEmbedder
+
+HYBRID_STAGES = ["bm25.filter", "bm25.tokenize", "bm25.search", "dense.filter", "dense.embed", "dense.search", "fusion", "hits"]
 
 
 def add_document(collection: ragkit.Collection, doc_id: str, text: str) -> int:
@@ -158,3 +163,34 @@ def test_precomputed_query_vectors_give_the_same_results(animal_collection: ragk
         assert retriever.search_batch(queries, k=3, query_vectors=vectors) == retriever.search_batch(queries, k=3)
         with pytest.raises(ragkit.InputError, match="query_vectors has 1 rows for 2 queries"):
             retriever.search_batch(queries, k=3, query_vectors=vectors[:1])
+
+
+def test_observed_cached_retriever_traces_and_logs_hits_and_misses(animal_collection: ragkit.Collection, tmp_path: Path) -> None:
+    metrics = Metrics()
+    with QueryLog(tmp_path) as log:
+        observed = ObservedRetriever(CachedRetriever(HybridRetriever(animal_collection)), metrics=metrics, query_log=log)
+        first = observed.search("dogs bark", k=2)
+        miss_trace = observed.last_trace
+        second = observed.search("dogs bark", k=2)
+        hit_trace = observed.last_trace
+    assert first == second
+    assert miss_trace is not None and hit_trace is not None and miss_trace is not hit_trace
+    assert [s.name for s in miss_trace.stages] == ["cache.lookup", *HYBRID_STAGES, "cache.store"]
+    assert [s.name for s in hit_trace.stages] == ["cache.lookup"] and not hit_trace.legs
+    for trace in (miss_trace, hit_trace):
+        assert trace.total is not None and sum(s.seconds for s in trace.stages) == pytest.approx(trace.total, rel=0.05, abs=2e-4)
+    table = read_log(tmp_path)
+    assert table.column("retriever").to_pylist() == ["cached-hybrid", "cached-hybrid"]
+    assert [len(legs) for legs in table.column("legs").to_pylist()] == [2, 0]  # a hit searched no leg
+    assert table.column("doc_ids")[0].as_py() == table.column("doc_ids")[1].as_py()
+    assert metrics.counter("searches_total", collection="default") == 2
+
+
+def test_a_batch_with_hits_logs_no_misaligned_legs(animal_collection: ragkit.Collection, tmp_path: Path) -> None:
+    with QueryLog(tmp_path) as log:
+        observed = ObservedRetriever(CachedRetriever(HybridRetriever(animal_collection)), query_log=log)
+        observed.search("fish gills", k=2)
+        observed.search_batch(["birds sing", "fish gills"], k=2)
+    rows = read_log(tmp_path).to_pylist()
+    assert [len(r["legs"]) for r in rows] == [2, 0, 0]
+    assert rows[1]["doc_ids"][0] == "birds" and rows[2]["doc_ids"][0] == "fish"

@@ -10,6 +10,7 @@ import numpy as np
 from ragkit._validation import check_k
 from ragkit.cache.semantic import SemanticCache
 from ragkit.observe.querylog import filters_key
+from ragkit.observe.trace import Trace
 from ragkit.protocols import Embedder
 from ragkit.retrieval.base import BaseRetriever, check_queries
 from ragkit.retrieval.hits import Hit
@@ -56,12 +57,16 @@ class CachedRetriever:
     def generation(self) -> tuple[Any, ...]:
         return tuple(self.retriever.generation)
 
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None) -> list[Hit]:
-        return self.search_batch([query], k, filters)[0]
+    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Trace | None = None) -> list[Hit]:
+        return self.search_batch([query], k, filters, trace=trace)[0]
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None) -> list[list[Hit]]:
+    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None, *,
+                     trace: Trace | None = None) -> list[list[Hit]]:
+        """Like the retriever's ``search_batch``; a ``trace`` gets a ``cache.lookup`` stage, then the misses' stages."""
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
+        if trace is not None:
+            trace.begin(f"cached-{self.name}", len(queries))
         fkey = filters_key(filters)
         generation = self.generation
         keys: dict[str, Any] = {"k": k, "generation": generation, "principal": self.principal, "filters": fkey}
@@ -81,16 +86,23 @@ class CachedRetriever:
                 if hit is not None:
                     out[i], sources[i] = list(hit.value[:k]), hit.kind
         missing = [(row, i) for row, i in enumerate(todo) if out[i] is None]
+        if trace is not None:
+            trace.lap("cache.lookup")
         if missing:
             texts = [queries[i] for _, i in missing]
             if vectors is not None and self._shares_embedder:  # the retriever reuses the vectors: one embedding per query
-                fresh = self.retriever.search_batch(texts, k, filters, query_vectors=vectors[[row for row, _ in missing]])
+                fresh = self.retriever.search_batch(texts, k, filters, trace=trace,
+                                                    query_vectors=vectors[[row for row, _ in missing]])
             else:
-                fresh = self.retriever.search_batch(texts, k, filters)
+                fresh = self.retriever.search_batch(texts, k, filters, **({"trace": trace} if trace is not None else {}))
             unchanged = self.generation == generation  # an update during the search: do not cache its results
             for (row, i), hits in zip(missing, fresh, strict=True):
                 out[i] = hits
                 if unchanged:
                     self.cache.store(queries[i], tuple(hits), vector=None if vectors is None else vectors[row], **keys)
+            if trace is not None:
+                trace.lap("cache.store")
         self.last_sources = sources
+        if trace is not None:
+            trace.end()
         return [r if r is not None else [] for r in out]

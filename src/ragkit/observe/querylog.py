@@ -71,7 +71,11 @@ def log_records(queries: Sequence[str], results: Sequence[Sequence[Hit]], trace:
                 filters: Mapping[str, Any] | None = None, collection: str = "default",
                 generation: Sequence[int] = (), leg_depth: int | None = None,
                 now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Log rows for one traced ``search_batch`` call (``leg_depth``: leg candidates kept, default ``k``)."""
+    """Log rows for one traced ``search_batch`` call (``leg_depth``: leg candidates kept, default ``k``).
+
+    Leg candidates are logged when the legs searched every query of the call (not after a
+    cache answered some of them).
+    """
     depth = k if leg_depth is None else leg_depth
     ts = now or dt.datetime.now(dt.timezone.utc)
     n = max(len(queries), 1)
@@ -79,9 +83,10 @@ def log_records(queries: Sequence[str], results: Sequence[Sequence[Hit]], trace:
     stages = [{"name": s.name, "seconds": s.seconds} for s in trace.stages]
     fkey, gen = filters_key(filters), ",".join(str(g) for g in generation)
     out = []
+    aligned = {name: leg for name, leg in trace.legs.items() if len(leg.candidates) == len(queries)}  # see LegTrace
     for i, (query, hits) in enumerate(zip(queries, results, strict=True)):
         legs = [{"name": name, "rows": leg.candidates[i].rows[:depth].tolist(),
-                 "scores": leg.candidates[i].scores[:depth].tolist()} for name, leg in trace.legs.items()]
+                 "scores": leg.candidates[i].scores[:depth].tolist()} for name, leg in aligned.items()]
         out.append({
             "ts": ts, "query": query, "k": k, "filters": fkey, "retriever": trace.retriever, "collection": collection,
             "generation": gen, "rows": [h.chunk_row for h in hits], "doc_ids": [h.doc_id for h in hits],

@@ -36,7 +36,11 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class LegTrace:
-    """What one leg returned for each query of the batch (before fusion)."""
+    """What one leg returned for each query it searched (before fusion).
+
+    Behind a cache only the missed queries are searched: then ``candidates`` has fewer
+    entries than the call had queries.
+    """
 
     name: str
     candidates: tuple[Candidates, ...]
@@ -76,10 +80,18 @@ class Trace:
         self.total: float | None = None
         self.wall_start_ns = time.time_ns()
         self._origin = self._last = time.perf_counter()
+        self._depth = 0  # nested begin/end (a wrapper and the retriever it calls) share one timeline
 
     # -- recording (called by retrievers) -----------------------------------------------
     def begin(self, retriever: str, n_queries: int) -> None:
-        """Start timing a call of ``retriever`` over ``n_queries`` queries (clears earlier records)."""
+        """Start timing a call of ``retriever`` over ``n_queries`` queries (clears earlier records).
+
+        Inside an unfinished call (a wrapper such as ``CachedRetriever`` calling its retriever) it only
+        nests: the inner call's stages join the outer timeline.
+        """
+        self._depth += 1
+        if self._depth > 1:
+            return
         self.retriever, self.n_queries, self.scope = retriever, n_queries, ""
         self.stages, self.legs, self.total = [], {}, None
         self.wall_start_ns = time.time_ns()
@@ -99,9 +111,11 @@ class Trace:
         self.legs[name] = LegTrace(name, tuple(candidates))
 
     def end(self) -> None:
-        """Stop the clock: :attr:`total` is the time since :meth:`begin`."""
-        self.total = time.perf_counter() - self._origin
+        """Stop the clock (at the outermost call): :attr:`total` is the time since :meth:`begin`."""
         self.scope = ""
+        self._depth = max(self._depth - 1, 0)
+        if self._depth == 0:
+            self.total = time.perf_counter() - self._origin
 
     # -- reading -------------------------------------------------------------------------
     @property
