@@ -93,8 +93,12 @@ def test_reused_trace_describes_the_last_call_and_serialises(animal_collection: 
     assert "dense.embed" in table and "total" in table
 
 
-def test_search_errors_still_raise_with_a_trace(animal_collection: ragkit.Collection) -> None:
+def test_search_errors_still_raise_and_the_trace_can_be_reused(animal_collection: ragkit.Collection) -> None:
+    trace = Trace()
     with pytest.raises(ragkit.InputError):
-        HybridRetriever(animal_collection).search("  ", trace=Trace())
+        HybridRetriever(animal_collection).search("  ", trace=trace)
     with pytest.raises(ragkit.FilterError):
-        HybridRetriever(animal_collection).search("cats", filters={"nope": 1}, trace=Trace())
+        HybridRetriever(animal_collection).search("cats", filters={"nope": 1}, trace=trace)
+    assert trace.total is None
+    HybridRetriever(animal_collection).search("cats", k=2, trace=trace)
+    assert [s.name for s in trace.stages] == HYBRID_STAGES and trace.total is not None

@@ -67,6 +67,19 @@ class CachedRetriever:
         queries = check_queries(queries)
         if trace is not None:
             trace.begin(f"cached-{self.name}", len(queries))
+        try:
+            out, sources = self._answer(queries, k, filters, trace)
+        except BaseException:
+            if trace is not None:
+                trace.abandon()
+            raise
+        self.last_sources = sources
+        if trace is not None:
+            trace.end()
+        return [r if r is not None else [] for r in out]
+
+    def _answer(self, queries: list[str], k: int, filters: Mapping[str, Any] | None,
+                trace: Trace | None) -> tuple[list[list[Hit] | None], list[str]]:
         fkey = filters_key(filters)
         generation = self.generation
         keys: dict[str, Any] = {"k": k, "generation": generation, "principal": self.principal, "filters": fkey}
@@ -102,7 +115,4 @@ class CachedRetriever:
                     self.cache.store(queries[i], tuple(hits), vector=None if vectors is None else vectors[row], **keys)
             if trace is not None:
                 trace.lap("cache.store")
-        self.last_sources = sources
-        if trace is not None:
-            trace.end()
-        return [r if r is not None else [] for r in out]
+        return out, sources

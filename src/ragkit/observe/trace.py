@@ -110,6 +110,10 @@ class Trace:
         """Record what leg ``name`` returned for each query."""
         self.legs[name] = LegTrace(name, tuple(candidates))
 
+    def abandon(self) -> None:
+        """The call failed: close every open level (the trace stays unfinished, ``total`` None)."""
+        self._depth, self.scope = 0, ""
+
     def end(self) -> None:
         """Stop the clock (at the outermost call): :attr:`total` is the time since :meth:`begin`."""
         self.scope = ""

@@ -82,8 +82,13 @@ class BaseRetriever:
         queries = check_queries(queries)
         if trace is not None:
             trace.begin(self.name, len(queries))
-        fused, legs = self._legs(queries, k, filters, trace, query_vectors)
-        hits = [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        try:
+            fused, legs = self._legs(queries, k, filters, trace, query_vectors)
+            hits = [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        except BaseException:
+            if trace is not None:
+                trace.abandon()
+            raise
         if trace is not None:
             trace.scope = ""
             trace.lap("hits")
