@@ -29,10 +29,26 @@ def test_exact_and_near_duplicate_hits_respect_the_threshold() -> None:
     assert near is not None and near.kind == "semantic" and near.similarity == pytest.approx(0.95, abs=1e-6)
     assert near.query == "cats purr"
     assert cache.lookup("dogs", vector=at_cosine(0.85), **BASE) is None
-    assert cache.lookup("cats purring", **BASE) is None  # no vector: exact only
+    assert cache.lookup("cats purrs", **BASE) is None  # no vector: exact only
+    alias = cache.lookup("cats purring", **BASE)  # the near duplicate was remembered: no vector needed now
+    assert alias is not None and alias.kind == "semantic" and alias.query == "cats purr" and alias.value == "A"
+    assert alias.similarity == pytest.approx(0.95, abs=1e-6)
     stats = cache.stats()
-    assert (stats["exact_hits"], stats["semantic_hits"], stats["misses"]) == (1, 1, 2)
-    assert stats["hit_rate"] == 0.5 and stats["size"] == 1
+    assert (stats["exact_hits"], stats["semantic_hits"], stats["misses"]) == (1, 2, 2)
+    assert stats["hit_rate"] == 0.6 and stats["size"] == 2
+
+
+def test_aliases_never_answer_near_duplicates_and_share_the_expiry() -> None:
+    now = [0.0]
+    cache = SemanticCache(threshold=0.9, ttl_seconds=10, clock=lambda: now[0])
+    cache.store("a", "A", vector=unit(1, 0), **BASE)
+    now[0] = 5.0
+    assert cache.lookup("a2", vector=at_cosine(0.95), **BASE) is not None  # alias "a2" of "a"
+    # close to "a2" but not to "a": the alias has no vector, so no chain of near duplicates forms
+    far = np.array([np.cos(0.6), np.sin(0.6)], dtype=np.float32)  # cosine 0.83 with "a", 0.96 with "a2"
+    assert cache.lookup("a3", vector=far, **BASE) is None
+    now[0] = 10.5  # "a" expires at 10: its alias too, although made at 5
+    assert cache.lookup("a2", **BASE) is None
 
 
 def test_the_most_similar_entry_answers() -> None:

@@ -5,6 +5,11 @@ the metadata filter and ``k``; a lookup only ever sees entries of its own princi
 filter with at least its ``k``. A near-duplicate is the stored query whose embedding has
 the highest cosine similarity with the new one, if it reaches ``threshold``.
 
+A near-duplicate hit also records the new text as an *alias* of the entry that answered it
+(same results, same expiry, no vector, so aliases never answer near-duplicates themselves):
+a later exact repeat of that text is then served without embedding it, still reported as a
+semantic hit of the original query.
+
 Entries carry the *generation* of the indexes they were computed on; a lookup with
 another generation empties the cache first, so no result survives a change of the collection.
 """
@@ -44,6 +49,8 @@ class _Entry:
     k: int
     value: Any
     expires: float
+    source: str  # the query whose results these are (itself, unless an alias)
+    similarity: float = 1.0  # an alias: the cosine at which it was matched
 
 
 class SemanticCache:
@@ -104,9 +111,9 @@ class SemanticCache:
                 if entry.expires <= now:
                     self._drop(slot, "expirations")
                 elif entry.k >= k:
-                    return self._serve(entry, "exact", 1.0)
+                    return self._serve(entry, "exact" if entry.source == query else "semantic", entry.similarity)
             if vector is not None and self.threshold is not None and self._vectors is not None:
-                hit = self._nearest(group, k, _unit(vector, self._vectors.shape[1]), now)
+                hit = self._nearest(query, group, k, _unit(vector, self._vectors.shape[1]), now)
                 if hit is not None:
                     return hit
             self._counts["misses"] += count_miss
@@ -118,24 +125,28 @@ class SemanticCache:
         check_int("SemanticCache.store", "k", k, low=1, error=InputError)
         with self._lock:
             self._sync(generation)
-            key = _group_key(principal, filters)
-            group = self._groups.setdefault(key, len(self._groups))
-            old = self._exact.get((group, query))
-            if old is not None:
-                self._drop(old, None)
-            if not self._free:
-                self._drop(next(iter(self._entries)), "evictions")
-            slot = self._free.pop()
+            group = self._groups.setdefault(_group_key(principal, filters), len(self._groups))
+            expires = float("inf") if self.ttl_seconds is None else self.clock() + self.ttl_seconds
+            slot = self._insert(_Entry(-1, group, query, k, value, expires, query))
             if vector is not None:
                 if self._vectors is None:
                     self._vectors = np.zeros((self.max_entries, np.asarray(vector).shape[-1]), dtype=np.float32)
                 self._vectors[slot] = _unit(vector, self._vectors.shape[1])
-            self._slot_vector[slot] = vector is not None
-            self._slot_group[slot], self._slot_k[slot] = group, k
-            expires = float("inf") if self.ttl_seconds is None else self.clock() + self.ttl_seconds
-            self._entries[slot] = _Entry(slot, group, query, k, value, expires)
-            self._exact[(group, query)] = slot
+                self._slot_vector[slot] = True
             self._counts["stores"] += 1
+
+    def _insert(self, entry: _Entry) -> int:
+        """Put ``entry`` in a free slot (evicting the least recently used), replacing the same query's entry."""
+        old = self._exact.get((entry.group, entry.query))
+        if old is not None:
+            self._drop(old, None)
+        if not self._free:
+            self._drop(next(iter(self._entries)), "evictions")
+        entry.slot = slot = self._free.pop()
+        self._slot_group[slot], self._slot_k[slot] = entry.group, entry.k
+        self._entries[slot] = entry
+        self._exact[(entry.group, entry.query)] = slot
+        return slot
 
     def clear(self) -> None:
         """Forget every entry (statistics are kept)."""
@@ -167,9 +178,9 @@ class SemanticCache:
     def _serve(self, entry: _Entry, kind: Literal["exact", "semantic"], similarity: float) -> CacheHit:
         self._entries.move_to_end(entry.slot)
         self._counts[f"{kind}_hits"] += 1
-        return CacheHit(entry.value, kind, similarity, entry.query)
+        return CacheHit(entry.value, kind, similarity, entry.source)
 
-    def _nearest(self, group: int, k: int, vector: np.ndarray, now: float) -> CacheHit | None:
+    def _nearest(self, query: str, group: int, k: int, vector: np.ndarray, now: float) -> CacheHit | None:
         assert self._vectors is not None and self.threshold is not None
         eligible = (self._slot_group == group) & (self._slot_k >= k) & self._slot_vector
         if not eligible.any():
@@ -181,7 +192,11 @@ class SemanticCache:
                 return None
             entry = self._entries[slot]
             if entry.expires > now:
-                return self._serve(entry, "semantic", float(sims[slot]))
+                hit = self._serve(entry, "semantic", float(sims[slot]))
+                if self.max_entries > 1:  # an alias: the next time this exact text is answered without embedding it
+                    self._insert(_Entry(-1, group, query, entry.k, entry.value, entry.expires, entry.source, hit.similarity))
+                    self._entries.move_to_end(entry.slot)
+                return hit
             self._drop(slot, "expirations")
             sims[slot] = -np.inf
 
