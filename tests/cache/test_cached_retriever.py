@@ -141,6 +141,13 @@ def test_bad_input_is_refused(animal_collection: ragkit.Collection) -> None:
     with pytest.raises(ragkit.InputError, match="hashable"):
         CachedRetriever(HybridRetriever(animal_collection), principal=["x"]).search("cats")
 
+    class NoGeneration:
+        def search_batch(self, queries: list[str], k: int = 10, filters: object = None) -> list[list[ragkit.Hit]]:
+            return [[] for _ in queries]
+
+    with pytest.raises(ragkit.ConfigError, match="'generation'"):
+        CachedRetriever(NoGeneration())
+
 
 def test_each_query_is_embedded_once(animal_collection: ragkit.Collection) -> None:
     embedder = animal_collection.embedder

@@ -9,6 +9,7 @@ import numpy as np
 
 from ragkit._validation import check_k
 from ragkit.cache.semantic import SemanticCache
+from ragkit.errors import ConfigError
 from ragkit.observe.querylog import filters_key
 from ragkit.observe.trace import Trace
 from ragkit.protocols import Embedder
@@ -51,7 +52,13 @@ class CachedRetriever:
         self._shares_embedder = isinstance(retriever, BaseRetriever) and self.embedder is getattr(collection, "embedder", None)
         self.name = getattr(retriever, "name", "retriever")
         self.last_sources: list[str] = []
-        self.generation  # noqa: B018 - fail now, not on the first query, if the retriever has none
+        try:
+            self.generation  # noqa: B018 - fail now, not on the first query, if the retriever has none
+        except (AttributeError, NotImplementedError, TypeError) as exc:
+            raise ConfigError(
+                f"CachedRetriever needs a retriever with a 'generation' (a tuple of its indexes' change counters, "
+                f"as every built-in retriever has) to drop stale results; {type(retriever).__name__} has none."
+            ) from exc
 
     @property
     def generation(self) -> tuple[Any, ...]:
