@@ -211,7 +211,14 @@ def to_markdown(result: dict[str, Any]) -> str:
         f"paraphrases; requests by edit: {s['requests_by_kind']}. {s['retriever']}, k={s['k']}, "
         f"{s['chunks']} chunks, cache max_entries={s['max_entries']}, no TTL. Machine: {s['machine']}.",
         "",
-        "A hit is wrong when its top-10 chunk rows differ (in order) from the uncached top-10 of the request's own text.",
+        "Paraphrases (deterministic): `case` lower-cases the claim and replaces its final period with '?'; `swap` exchanges "
+        "the two words in the middle; `synonym` replaces the first word found in a fixed 26-entry table (increases->raises, "
+        "patients->individuals, treatment->therapy, ...); `stopword` deletes the first of the, a, an, of, in, is, are, with, "
+        "to, for. An edit that does not apply to a claim falls back to `case` (and is counted as `case`).",
+        "",
+        "A hit is wrong (order) when its top-10 chunk rows differ, in order, from the uncached top-10 of the request's own "
+        "text; wrong (set) when the sets differ. nDCG@10 is document level against the claim's SciFact qrels. Every request "
+        "is answered uncached and by each configuration in turn (interleaved), so all see the same machine load.",
         "",
         "| threshold | hit rate | exact | semantic | wrong hits (order) | wrong hits (set) | wrong / semantic hits "
         "| mean overlap@10 on hits | min overlap@10 | nDCG@10 cached / uncached | mean ms cached / uncached | latency saved "

@@ -26,7 +26,7 @@ class CachedRetriever:
 
     Args:
         retriever: a ragkit retriever; it must expose ``generation`` (every built-in one does).
-        cache: shared or private :class:`SemanticCache` (default: a new one, threshold 0.95).
+        cache: shared or private :class:`SemanticCache` (default: a new one, threshold 0.99).
         principal: whose rights the results are computed under (any hashable: a user id, a
             tuple of groups); defaults to ``retriever.principal`` if it has one, else ``None``
             (unrestricted). Entries never cross principals.
@@ -38,7 +38,7 @@ class CachedRetriever:
     :attr:`last_sources` tells, per query of the last call, ``"exact"``, ``"semantic"`` or ``"miss"``.
 
     Example:
-        >>> cached = CachedRetriever(HybridRetriever(col), SemanticCache(0.95, max_entries=10_000))  # doctest: +SKIP
+        >>> cached = CachedRetriever(HybridRetriever(col), SemanticCache(0.99, max_entries=10_000))  # doctest: +SKIP
         >>> cached.search("reset my password", k=5)                                                 # doctest: +SKIP
     """
 
