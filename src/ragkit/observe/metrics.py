@@ -81,11 +81,12 @@ class Metrics:
         self._lock = threading.Lock()
         self._counters: dict[str, dict[Labels, float]] = {}
         self._histograms: dict[str, dict[Labels, _Histogram]] = {}
+        self._keys: dict[tuple[Any, ...], Labels] = {}  # (name, *label items) -> validated key
 
     # -- recording -----------------------------------------------------------------------
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
         """Add ``value`` (>= 0) to the counter ``name``."""
-        key = self._key(name, labels)
+        key = self._known_key(name, labels)
         if value < 0:
             raise InputError(f"Counter {name!r} can only increase; got {value!r}.")
         with self._lock:
@@ -94,7 +95,7 @@ class Metrics:
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
         """Record one observation in the histogram ``name``."""
-        key = self._key(name, labels)
+        key = self._known_key(name, labels)
         slot = bisect.bisect_left(self.buckets, seconds)
         with self._lock:
             series = self._histograms.setdefault(name, {})
@@ -200,6 +201,17 @@ class Metrics:
             running += c
             out[bound] = running
         return out
+
+    def _known_key(self, name: str, labels: dict[str, Any]) -> Labels:
+        """:meth:`_key`, remembered per label set (validation and sorting once per series)."""
+        try:
+            raw = (name, *labels.items())
+            key = self._keys.get(raw)
+        except TypeError:  # an unhashable label value: validate every time
+            return self._key(name, labels)
+        if key is None:
+            key = self._keys[raw] = self._key(name, labels)
+        return key
 
     @staticmethod
     def _key(name: str, labels: dict[str, Any]) -> Labels:
