@@ -102,3 +102,15 @@ def test_search_errors_still_raise_and_the_trace_can_be_reused(animal_collection
     assert trace.total is None
     HybridRetriever(animal_collection).search("cats", k=2, trace=trace)
     assert [s.name for s in trace.stages] == HYBRID_STAGES and trace.total is not None
+
+
+def test_legs_written_without_the_new_keywords_still_work(animal_collection: ragkit.Collection) -> None:
+    class PlainLeg(BM25Retriever):
+        name = "plain"
+
+        def retrieve(self, queries, k, filters=None):  # type: ignore[no-untyped-def,override]
+            return super().retrieve(queries, k, filters)
+
+    hybrid = HybridRetriever(animal_collection, retrievers=[PlainLeg(animal_collection), DenseRetriever(animal_collection)])
+    assert hybrid.search("cats purr", k=2)[0].doc_id == "cats"
+    assert PlainLeg(animal_collection).search("fish", k=1)[0].doc_id == "fish"

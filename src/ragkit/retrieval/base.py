@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,7 +16,17 @@ if TYPE_CHECKING:
     from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
-__all__ = ["BaseRetriever", "check_queries"]
+__all__ = ["BaseRetriever", "check_queries", "optional_args"]
+
+
+def optional_args(trace: Trace | None, query_vectors: np.ndarray | None) -> dict[str, Any]:
+    """The keyword arguments actually given, so a ``retrieve(queries, k, filters)`` written before them still works."""
+    out: dict[str, Any] = {}
+    if trace is not None:
+        out["trace"] = trace
+    if query_vectors is not None:
+        out["query_vectors"] = query_vectors
+    return out
 
 
 def check_queries(queries: Sequence[str]) -> list[str]:
@@ -55,7 +65,7 @@ class BaseRetriever:
 
     def _legs(self, queries: Sequence[str], k: int, filters: Filter | None, trace: Trace | None = None,
               query_vectors: np.ndarray | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
-        results = self.retrieve(queries, k, filters, trace=trace, query_vectors=query_vectors)
+        results = self.retrieve(queries, k, filters, **optional_args(trace, query_vectors))
         return results, [{self.name: c} for c in results]
 
     def search(self, query: str, k: int = 10, filters: Filter | None = None, *, trace: Trace | None = None) -> list[Hit]:

@@ -10,7 +10,7 @@ import numpy as np
 from ragkit._validation import check_int, check_k
 from ragkit.errors import ConfigError
 from ragkit.protocols import Fusion
-from ragkit.retrieval.base import BaseRetriever, check_queries
+from ragkit.retrieval.base import BaseRetriever, check_queries, optional_args
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.fusion import RRF, ScoreFusion
 from ragkit.retrieval.hits import Candidates
@@ -64,7 +64,8 @@ class HybridRetriever(BaseRetriever):
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         depth = max(k, self.candidates)
-        per_leg = [r.retrieve(queries, depth, filters, trace=trace, query_vectors=query_vectors) for r in self.retrievers]
+        extra = optional_args(trace, query_vectors)
+        per_leg = [r.retrieve(queries, depth, filters, **extra) for r in self.retrievers]
         if trace is not None:
             trace.scope = ""
         fused, legs = [], []
