@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--fusion", choices=("rrf", "score"), default="rrf", help="hybrid fusion (default rrf)")
     search.add_argument("--filter", default=None, help='metadata filter as JSON, e.g. \'{"format": "md"}\'')
     search.add_argument("--json", action="store_true", help="print hits as JSON lines")
+    search.add_argument("--trace", action="store_true", help="print per-stage timings and leg candidate counts (stderr)")
 
     ev = sub.add_parser("eval", help="evaluate a collection on a BEIR folder",
                         description="nDCG@10 and Recall@100 at document level on the judged queries of a split.")
@@ -126,7 +127,13 @@ def _search(args: argparse.Namespace) -> int:
         print("note: this collection has no vector index; searching with BM25 only", file=sys.stderr)
         mode = "bm25"
     retriever = _retriever(collection, mode, args.fusion)
-    for query, hits in zip(args.queries, retriever.search_batch(args.queries, k=args.k, filters=filters), strict=True):
+    from ragkit.observe import Trace
+
+    trace = Trace() if args.trace else None
+    results = retriever.search_batch(args.queries, k=args.k, filters=filters, trace=trace)
+    if trace is not None:
+        print(trace.table(), file=sys.stderr)
+    for query, hits in zip(args.queries, results, strict=True):
         if args.json:
             for rank, h in enumerate(hits, 1):
                 print(json.dumps({"query": query, "rank": rank, "score": h.score, "doc_id": h.doc_id,

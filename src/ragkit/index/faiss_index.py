@@ -121,6 +121,7 @@ class FaissIndex:
         self._mapped = False  # FAISS file memory-mapped read-only: copied to memory before a write
         self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
         self._lock = threading.RLock()
+        self._generation = 0  # bumped by every change of the rows or search settings (caches compare it)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **asdict(self.config)}
@@ -143,6 +144,11 @@ class FaissIndex:
     @property
     def n_alive(self) -> int:
         return int((self._row_slot >= 0).sum())
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every build, add, delete, upsert, compact and tune: equal values mean unchanged results."""
+        return self._generation
 
     @property
     def ntotal(self) -> int:
@@ -195,6 +201,7 @@ class FaissIndex:
             self._row_slot = np.arange(n, dtype=np.int64)
             self._apply_search_params()
             self._refresh_gpu()
+            self._generation += 1
         return self
 
     def add(self, vectors: np.ndarray) -> np.ndarray:
@@ -211,6 +218,7 @@ class FaissIndex:
             self._slot_row = np.concatenate([self._slot_row, rows])
             self._row_slot = np.concatenate([self._row_slot, np.arange(first_slot, first_slot + m, dtype=np.int64)])
             self._refresh_gpu()
+            self._generation += 1
         return rows
 
     def delete(self, rows: Any) -> None:
@@ -224,6 +232,7 @@ class FaissIndex:
             self._slot_row[self._row_slot[ids]] = -1
             self._row_slot[ids] = -1
             self._maybe_compact()
+            self._generation += 1
 
     def upsert(self, rows: Any, vectors: np.ndarray) -> None:
         """Replace the vectors of existing rows (deleted rows come back to life)."""
@@ -246,6 +255,7 @@ class FaissIndex:
             self._row_slot[ids] = np.arange(first_slot, first_slot + ids.shape[0], dtype=np.int64)
             self._maybe_compact()
             self._refresh_gpu()
+            self._generation += 1
 
     def _writable(self) -> None:
         """Swap a memory-mapped, read-only FAISS index for an in-memory copy before changing it."""
@@ -286,6 +296,7 @@ class FaissIndex:
             self._row_slot = np.full(self.n_docs, -1, dtype=np.int64)
             self._row_slot[alive] = np.arange(alive.size, dtype=np.int64)
             self._refresh_gpu()
+            self._generation += 1
 
     def _apply_search_params(self) -> None:
         for name, value in (("nprobe", self._breadth("nprobe", "nprobe")), ("efSearch", self._breadth("ef_search", "efSearch"))):
@@ -314,7 +325,7 @@ class FaissIndex:
         self._gpu_index = to_gpus(self._index, mode=self.config.gpu_mode, float16=self.config.gpu_float16)
         if self._gpu_index is None and self.config.device == "gpu":
             raise ConfigError(f"FAISS cannot place {self.factory_!r} on the GPU; use device='auto' to keep it on the CPU.")
-        nprobe = self._breadth("nprobe")
+        nprobe = self._breadth("nprobe", "nprobe")
         if nprobe is not None and self._gpu_index is not None:
             set_search_parameter(self._gpu_index, "nprobe", nprobe)
 
@@ -443,6 +454,7 @@ class FaissIndex:
                 result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
             result = replace(result, rescore=self._rescore)
         self.tuning_ = result
+        self._generation += 1
         if result.chosen is not None and name != "none":
             set_search_parameter(self._index, name, result.chosen)
             self._refresh_gpu()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,9 +17,20 @@ from ragkit.retrieval.hits import Candidates, Hit
 if TYPE_CHECKING:
     from typing_extensions import Self
 
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
-__all__ = ["BaseRetriever", "check_queries"]
+__all__ = ["BaseRetriever", "check_queries", "optional_args"]
+
+
+def optional_args(trace: Trace | None, query_vectors: np.ndarray | None) -> dict[str, Any]:
+    """The keyword arguments actually given, so a ``retrieve(queries, k, filters)`` written before them still works."""
+    out: dict[str, Any] = {}
+    if trace is not None:
+        out["trace"] = trace
+    if query_vectors is not None:
+        out["query_vectors"] = query_vectors
+    return out
 
 
 def check_queries(queries: Sequence[str]) -> list[str]:
@@ -68,15 +79,24 @@ class BaseRetriever:
         """The pre-filter every leg applies: metadata filter AND the principal's access mask."""
         return self.collection.filter_mask(filters, principal=self.principal)
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         raise NotImplementedError
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
-        results = self.retrieve(queries, k, filters)
+    @property
+    def generation(self) -> tuple[int, ...]:
+        """The generations of the indexes this retriever reads: a change means results may differ."""
+        raise NotImplementedError
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None, trace: Trace | None = None,
+              query_vectors: np.ndarray | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+        results = self.retrieve(queries, k, filters, **optional_args(trace, query_vectors))
         return results, [{self.name: c} for c in results]
 
-    def search(self, query: str, k: int = 10, filters: Filter | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 10, filters: Filter | None = None, *, trace: Trace | None = None) -> list[Hit]:
         """The ``k`` best chunks for ``query``, best first.
+
+        ``trace`` (a :class:`ragkit.observe.Trace`) receives the stage timings and per-leg candidates.
 
         Raises:
             InputError: empty query or ``k < 1``.
@@ -84,18 +104,35 @@ class BaseRetriever:
         """
         if not isinstance(query, str):
             raise InputError(f"The query must be a str. Got {type(query).__name__}.")
-        return self.search_batch([query], k, filters)[0]
+        return self.search_batch([query], k, filters, trace=trace)[0]
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None) -> list[list[Hit]]:
-        """:meth:`search` for many queries at once (embeds them in one batch)."""
+    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None, *,
+                     trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (embeds them in one batch).
+
+        ``query_vectors``: the queries' embeddings by the collection's embedder, when already
+        computed (one row per query); dense legs then skip embedding.
+        """
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        with self.collection.reading():  # one version for the whole search
-            fused, legs = self._legs(queries, k, filters)
-            if self.collection.access_field is not None and self.principal is not None:
-                visible = self.collection.access_mask(self.principal)
-                fused = [_visible_only(c, visible) for c in fused]
-            return [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        if trace is not None:
+            trace.begin(self.name, len(queries))
+        try:
+            with self.collection.reading():  # one version for the whole search
+                fused, legs = self._legs(queries, k, filters, trace, query_vectors)
+                if self.collection.access_field is not None and self.principal is not None:
+                    visible = self.collection.access_mask(self.principal)
+                    fused = [_visible_only(c, visible) for c in fused]
+                hits = [self.collection.hits(c, leg) for c, leg in zip(fused, legs, strict=True)]
+        except BaseException:
+            if trace is not None:
+                trace.abandon()
+            raise
+        if trace is not None:
+            trace.scope = ""
+            trace.lap("hits")
+            trace.end()
+        return hits
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.collection!r})"

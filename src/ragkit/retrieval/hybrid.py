@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from ragkit._validation import check_int, check_k
 from ragkit.errors import ConfigError
 from ragkit.protocols import Fusion
 from ragkit.retrieval.access import Principal
-from ragkit.retrieval.base import BaseRetriever, check_queries
+from ragkit.retrieval.base import BaseRetriever, check_queries, optional_args
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.fusion import RRF, ScoreFusion
 from ragkit.retrieval.hits import Candidates
 from ragkit.retrieval.single import BM25Retriever, DenseRetriever
 
 if TYPE_CHECKING:
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
 __all__ = ["HybridRetriever"]
@@ -59,21 +62,32 @@ class HybridRetriever(BaseRetriever):
         bound.retrievers = [r.bind(principal) for r in self.retrievers]
         return bound
 
-    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return tuple(g for r in self.retrievers for g in r.generation)
+
+    def _legs(self, queries: Sequence[str], k: int, filters: Filter | None, trace: Trace | None = None,
+              query_vectors: np.ndarray | None = None) -> tuple[list[Candidates], list[dict[str, Candidates]]]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         depth = max(k, self.candidates)
-        with self.collection.reading():
-            per_leg = [r.retrieve(queries, depth, filters) for r in self.retrievers]
+        extra = optional_args(trace, query_vectors)
+        with self.collection.reading():  # every leg reads the same version
+            per_leg = [r.retrieve(queries, depth, filters, **extra) for r in self.retrievers]
+        if trace is not None:
+            trace.scope = ""
         fused, legs = [], []
         for q in range(len(queries)):
             leg_results = [results[q] for results in per_leg]
             fused.append(self.fusion.fuse(leg_results, k))
             legs.append({r.name: c for r, c in zip(self.retrievers, leg_results, strict=True)})
+        if trace is not None:
+            trace.lap("fusion")
         return fused, legs
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
-        return self._legs(queries, k, filters)[0]
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
+        return self._legs(queries, k, filters, trace, query_vectors)[0]
 
 
 def _resolve_fusion(fusion: object) -> Fusion:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ragkit._validation import check_k
+from ragkit.errors import InputError
 from ragkit.retrieval.base import BaseRetriever, check_queries
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates
 
 if TYPE_CHECKING:
+    from ragkit.observe.trace import Trace
     from ragkit.store.collection import Collection
 
 __all__ = ["DenseRetriever", "BM25Retriever"]
@@ -30,13 +34,32 @@ class DenseRetriever(BaseRetriever):
         self.index_name = index or collection.index_of_kind("vector")
         self.index = collection.index(self.index_name)
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return (self.collection.generation, self.index.generation)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        with self.collection.reading():
+        with self.collection.reading():  # one version for the whole search
             mask = self._mask(filters)
-            vectors = self.collection.embed_queries(queries)
-            return self.index.search_rows(vectors, k, mask)  # type: ignore[no-any-return]
+            if trace is not None:
+                trace.scope = self.name
+                trace.lap("filter")
+            if query_vectors is None:
+                vectors = self.collection.embed_queries(queries)
+            elif len(query_vectors) != len(queries):
+                raise InputError(f"query_vectors has {len(query_vectors)} rows for {len(queries)} queries; give one per query.")
+            else:
+                vectors = query_vectors
+            if trace is not None:
+                trace.lap("embed")
+            found: list[Candidates] = self.index.search_rows(vectors, k, mask)
+            if trace is not None:
+                trace.lap("search")
+                trace.leg(self.name, found)
+            return found
 
 
 class BM25Retriever(BaseRetriever):
@@ -53,8 +76,21 @@ class BM25Retriever(BaseRetriever):
         self.index_name = index or collection.index_of_kind("bm25")
         self.index = collection.index(self.index_name)
 
-    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None) -> list[Candidates]:
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return (self.collection.generation, self.index.generation)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Filter | None = None, *,
+                 trace: Trace | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
-        with self.collection.reading():
-            return self.index.search_rows(queries, k, self._mask(filters))  # type: ignore[no-any-return]
+        with self.collection.reading():  # one version for the whole search
+            mask = self._mask(filters)
+            if trace is None:
+                return self.index.search_rows(queries, k, mask)  # type: ignore[no-any-return]
+            trace.scope = self.name
+            trace.lap("filter")
+            found: list[Candidates] = self.index.search_rows(queries, k, mask, trace=trace)  # laps "tokenize"
+            trace.lap("search")
+            trace.leg(self.name, found)
+            return found

@@ -139,6 +139,7 @@ class BM25Index:
         self._vocab: dict[str, int] | None = None
         self._write_lock = threading.Lock()
         self._vocab_lock = threading.Lock()
+        self._generation = 0  # bumped by every change of the rows (caches compare it)
 
     # -- configuration ---------------------------------------------------------------
     def get_config(self) -> dict[str, Any]:
@@ -162,6 +163,11 @@ class BM25Index:
     def n_alive(self) -> int:
         """Rows that are not deleted."""
         return 0 if self._state is None else self._state.n_alive
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every build, add and delete: equal values mean unchanged rows."""
+        return self._generation
 
     @property
     def vocabulary_size(self) -> int:
@@ -196,6 +202,7 @@ class BM25Index:
             postings, lengths = self._tokenize_block(texts, first_row=0)
             self._state = self._new_state(postings, lengths, np.ones(len(texts), dtype=bool))
             self._warm(self._state)
+            self._generation += 1
         return self
 
     def add(self, texts: Sequence[str]) -> np.ndarray:
@@ -214,6 +221,7 @@ class BM25Index:
             alive = np.concatenate([state.alive, np.ones(len(texts), dtype=bool)])
             self._state = self._new_state(merged, doc_len, alive)
             self._warm(self._state)
+            self._generation += 1
             return np.arange(state.n_rows, state.n_rows + len(texts), dtype=np.int64)
 
     def delete(self, rows: Sequence[int] | np.ndarray) -> None:
@@ -240,6 +248,7 @@ class BM25Index:
             doc_len[ids] = 0
             self._state = self._new_state(postings, doc_len, state.alive & ~dead)
             self._warm(self._state)
+            self._generation += 1
 
     def _tokenize_block(self, texts: Sequence[str], first_row: int) -> tuple[Postings, np.ndarray]:
         """Tokenise ``texts`` (growing the vocabulary) into postings for rows ``first_row...``.
@@ -308,8 +317,11 @@ class BM25Index:
         state = self._require_state()
         return self._score_block(state, *self._term_ids([query], state))[0][0]
 
-    def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
+    def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None, *,
+                    trace: Any = None) -> list[Candidates]:
         """Top-``k`` matching rows per query; ``allowed`` is an optional boolean row mask.
+
+        ``trace`` (a :class:`ragkit.observe.Trace`) gets a ``tokenize`` lap once queries are term ids.
 
         Only rows containing at least one query term are returned, so a query made only of
         stop words or unknown words gets no hits (and no error). The filter applies before
@@ -322,6 +334,8 @@ class BM25Index:
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
         terms, lengths = self._term_ids(queries, state)
+        if trace is not None:
+            trace.lap("tokenize")
         if self.config.variant != "okapi":
             return self._search_sparse(state, terms, lengths, k, allowed)
         results: list[Candidates] = []
