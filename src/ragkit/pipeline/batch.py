@@ -59,7 +59,7 @@ class BatchConfig:
         keep_staging: keep the shard files after a successful build (they are deleted by default).
         ray_address: Ray cluster address (``None``: the running Ray instance, or a new local one).
         ray_num_cpus: CPUs for a new local Ray instance (``None``: all).
-        ray_actors: embedding actors in the Ray pool (``None``: one per GPU, or 1 without GPUs).
+        ray_actors: embedding actors in the Ray pool (``None``: one per GPU, or one per CPU without GPUs).
     """
 
     engine: str = "local"

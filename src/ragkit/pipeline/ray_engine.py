@@ -100,13 +100,17 @@ def run_shards_on_ray(src: Source, todo: list[dict[str, Any]], ledger: Ledger, c
 
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
-    gpus = int(ray.cluster_resources().get("GPU", 0))
-    actors = config.ray_actors or max(1, gpus)
+    resources = ray.cluster_resources()
+    gpus = int(resources.get("GPU", 0))
+    # with GPUs: one embedding actor per GPU, chunking in CPU tasks beside them; without, Ray fuses
+    # read+chunk into the actors (same resources), so one actor per CPU keeps every core busy
+    actors = config.ray_actors or (gpus if gpus else max(1, int(resources.get("CPU", 1))))
     ds = ray.data.from_items([{"spec": json.dumps(s)} for s in todo], override_num_blocks=len(todo))
     ds = ds.map_batches(_read_and_chunk, batch_size=1, batch_format="pyarrow",
                         fn_kwargs={"source": src, "chunker_config": component_config(chunker)})
     ds = ds.map_batches(
-        _EmbedAndWrite, batch_size=1, batch_format="pyarrow", concurrency=actors, num_gpus=1 if gpus else 0,
+        _EmbedAndWrite, batch_size=1, batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=actors),
+        num_gpus=1 if gpus else 0,
         fn_constructor_kwargs={"embedder_config": component_config(embedder) if embedder is not None else None,
                                "staging": str(ledger.directory), "slice_size": config.slice_size, "fp16": config.fp16},
     )
