@@ -12,6 +12,9 @@ _BLOCK = frozenset({
     "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "dd", "dt", "main", "nav", "aside", "figure",
 })
 
+#: Block tags that start a new line but not a new paragraph.
+_LINE = frozenset({"li", "br", "tr", "dd", "dt"})
+
 
 class _TextParser(HTMLParser):
     def __init__(self) -> None:
@@ -36,7 +39,7 @@ class _TextParser(HTMLParser):
             self._in_title = False
         if tag in _SKIP:
             self._skip = max(0, self._skip - 1)
-        elif tag in _BLOCK:
+        elif tag in _BLOCK and tag not in _LINE:
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
