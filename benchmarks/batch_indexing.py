@@ -171,7 +171,15 @@ def scale_part(sizes: list[int], configs: list[tuple[str, bool]], shard_docs: in
 
 
 def write_results(result: dict[str, Any]) -> None:
+    """Write the results; a part this run did not measure keeps its earlier recorded result."""
     RESULTS.mkdir(exist_ok=True)
+    previous = RESULTS / "batch_indexing.json"
+    if previous.is_file():
+        old = json.loads(previous.read_text(encoding="utf-8"))
+        for part in ("ratio", "scale"):
+            if part not in result and part in old:
+                result[part] = old[part]
+                result[f"{part}_command"] = old.get(f"{part}_command", old.get("command"))
     (RESULTS / "batch_indexing.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     lines = ["# Batch indexing", "", f"Machine: {result['machine']} (shared with other jobs while measured).", ""]
     ratio = result.get("ratio")
@@ -216,13 +224,6 @@ def main() -> None:
     configs = [(c.split(":")[0], c.split(":")[1] == "shards") for c in args.configs]
     result: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
                               "command": "python benchmarks/batch_indexing.py " + " ".join(sys.argv[1:])}
-    previous = RESULTS / "batch_indexing.json"
-    if previous.is_file():  # a part skipped now keeps its earlier recorded result (and command)
-        old = json.loads(previous.read_text(encoding="utf-8"))
-        for part, skipped in (("ratio", args.skip_ratio), ("scale", args.skip_scale)):
-            if skipped and part in old:
-                result[part] = old[part]
-                result[f"{part}_command"] = old.get(f"{part}_command", old.get("command"))
     for part, skipped in (("ratio", args.skip_ratio), ("scale", args.skip_scale)):
         if not skipped:
             result[f"{part}_command"] = result["command"]

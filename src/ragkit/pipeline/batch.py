@@ -112,10 +112,10 @@ class BuildReport:
         rate = self.documents / self.seconds if self.seconds else 0.0
         kind = "sharded collection" if self.sharded else "collection"
         resumed = f" ({self.shards_resumed} resumed from an earlier run)" if self.shards_resumed else ""
-        return (f"indexed {self.documents} documents -> {self.chunks} chunks in {self.shards} shards{resumed} "
-                f"with the {self.engine} engine in {self.seconds:.1f}s ({rate:.1f} docs/s; streaming "
-                f"{self.stream_seconds:.1f}s, embedding {self.embed_seconds:.1f}s, final indexes {self.finalize_seconds:.1f}s); "
-                f"saved {kind} {self.out} (indexes: {', '.join(self.indexes)})")
+        return (f"saved {self.chunks} chunks of {self.documents} documents to {self.out} as a {kind} "
+                f"({self.shards} shards{resumed}; indexes: {', '.join(self.indexes)})\n"
+                f"  {self.seconds:.1f}s with the {self.engine} engine, {rate:.1f} docs/s: streaming {self.stream_seconds:.1f}s "
+                f"(embedding {self.embed_seconds:.1f}s), final indexes and save {self.finalize_seconds:.1f}s")
 
 
 class _Progress:
@@ -172,6 +172,10 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
         config = BatchConfig(**options)
     elif options:
         raise ConfigError(f"index_corpus got both config= and options {sorted(options)}; give one or the other.")
+    if config.engine == "ray":
+        from ragkit._deps import require
+
+        require("ray", extra="ray")
     src = open_source(source) if isinstance(source, (str, Path)) else source
     out = Path(out)
     chunker = chunker if chunker is not None else RecursiveChunker()
