@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ANIMALS
-
+ANIMALS = [
+    ("cats", "Cats purr when they are content. A cat sleeps most of the day."),
+    ("dogs", "Dogs bark at strangers and fetch sticks. A dog is a loyal pet."),
+    ("birds", "Birds sing at dawn. Most birds can fly and build nests."),
+    ("fish", "Fish swim in rivers and oceans. They breathe through gills."),
+    ("snakes", "Snakes have no legs and move by slithering. Some snakes are venomous."),
+    ("horses", "Horses gallop across fields. A horse can sleep standing up."),
+]
 EXTRA = [
     ("whales", "Whales are mammals that live in the ocean and sing long songs to each other."),
     ("owls", "Owls hunt at night. An owl can turn its head almost all the way around."),
@@ -24,8 +30,7 @@ EXTRA = [
 def beir_folder(tmp_path: Path) -> Path:
     root = tmp_path / "beir"
     (root / "qrels").mkdir(parents=True)
-    corpus = [{"_id": i, "title": i.title(), "text": t} for i, t, _ in ANIMALS] + [{"_id": i, "title": i.title(), "text": t}
-                                                                                     for i, t in EXTRA]
+    corpus = [{"_id": i, "title": i.title(), "text": t} for i, t in ANIMALS + EXTRA]
     (root / "corpus.jsonl").write_text("\n".join(json.dumps(c) for c in corpus) + "\n", encoding="utf-8")
     (root / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "which animals breathe with gills"}) + "\n")
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\tfish\t1\n", encoding="utf-8")

@@ -119,7 +119,8 @@ def test_resume_after_sigkill_equals_an_uninterrupted_build(beir_folder: Path, t
     script = tmp_path / "killer.py"
     script.write_text(KILLER, encoding="utf-8")
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(Path(ragkit.__file__).parents[1]), os.environ.get("PYTHONPATH")) if p)}
+    paths = (str(Path(ragkit.__file__).parents[1]), os.environ.get("PYTHONPATH"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     proc = subprocess.run([sys.executable, str(script), str(beir_folder), str(out)], env=env, capture_output=True, timeout=300)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()[-2000:]
     assert sorted(json.loads((out / STAGING / LEDGER).read_text())["shards"]) == ["0", "1"]
