@@ -16,7 +16,8 @@ QUERIES = ["cats and dogs", "animals that fly or swim", "legs", "purr sleep day"
 
 def _docs() -> list[ragkit.Document]:
     rng = np.random.default_rng(3)
-    words = np.array(["cat", "dog", "bird", "fish", "snake", "horse", "fly", "swim", "legs", "purr", "sleep", "day", "bark", "sing", "nest", "gills", "river", "ocean"])
+    words = np.array(["cat", "dog", "bird", "fish", "snake", "horse", "fly", "swim", "legs", "purr", "sleep", "day",
+                      "bark", "sing", "nest", "gills", "river", "ocean"])
     return [ragkit.Document(id=f"d{i}", text=" ".join(rng.choice(words, size=int(rng.integers(3, 25)))),
                             metadata={"group": "even" if i % 2 == 0 else "odd"}) for i in range(60)]
 
