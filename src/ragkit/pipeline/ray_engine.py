@@ -88,7 +88,7 @@ def run_shards_on_ray(src: Source, todo: list[dict[str, Any]], ledger: Ledger, c
     ray = require("ray", extra="ray")
     require("ray.data", extra="ray")
     if not ray.is_initialized():
-        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.WARNING}
         if config.ray_address is not None:
             options["address"] = config.ray_address
         elif config.ray_num_cpus is not None:
