@@ -24,16 +24,26 @@ from ragkit.errors import (
     RagkitError,
 )
 from ragkit.index import BM25Index, BM25Tokenizer, FaissIndex
-from ragkit.pipeline import build_collection, read_folder
-from ragkit.retrieval import RRF, BM25Retriever, DenseRetriever, Hit, HybridRetriever, Principal, ScoreFusion
+from ragkit.pipeline import BatchConfig, build_collection, index_corpus, read_folder
+from ragkit.retrieval import (
+    RRF,
+    BM25Retriever,
+    DenseRetriever,
+    Hit,
+    HybridRetriever,
+    Principal,
+    ScoreFusion,
+    ShardedCollection,
+    open_collection,
+)
 from ragkit.store import Collection, register_component
 
 __all__ = [
-    "AccessError", "ConflictError", "Principal",
+    "AccessError", "BatchConfig", "ConflictError", "Principal",
     "BM25Index", "BM25Retriever", "BM25Tokenizer", "Chunk", "Collection", "ConfigError", "CorruptIndexError",
     "DenseRetriever", "DimensionMismatchError", "Document", "EmptyCorpusError", "FaissIndex", "FilterError",
     "Hit", "HybridRetriever", "IndexFormatError", "InputError", "MarkdownChunker", "MissingDependencyError",
     "ModelIntegrityError", "ModelMismatchError", "NotBuiltError", "RRF", "RagkitError", "RecursiveChunker",
-    "ScoreFusion", "SentenceChunker", "SentenceTransformerEmbedder", "__version__", "build_collection",
-    "read_folder", "register_component",
+    "ScoreFusion", "SentenceChunker", "SentenceTransformerEmbedder", "ShardedCollection", "__version__", "build_collection",
+    "index_corpus", "open_collection", "read_folder", "register_component",
 ]

@@ -25,12 +25,23 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    idx = sub.add_parser("index", help="chunk, embed and index documents into a collection folder",
-                         description="Index a folder of .md/.txt/.rst files, or a BEIR-layout folder (corpus.jsonl).")
-    idx.add_argument("source", type=Path, help="folder of text/markdown files, or a BEIR folder with corpus.jsonl")
+    idx = sub.add_parser("index", help="chunk, embed and index a corpus into a collection folder",
+                         description="Stream a corpus into a collection, shard by shard, with progress and resumption. "
+                                     "SOURCE: a folder of .md/.txt/.rst/.html files, a BEIR folder (corpus.jsonl), "
+                                     "a .jsonl file (id, text) or Parquet (file or folder; columns id, text).")
+    idx.add_argument("source", type=Path, help="folder of text/markdown/HTML files, BEIR folder, .jsonl or Parquet")
     idx.add_argument("out", type=Path, help="collection folder to write (created; replaced atomically if it exists)")
+    idx.add_argument("--engine", choices=("local", "ray"), default="local",
+                     help="local: this machine (one process per GPU); ray: Ray Data (pip install 'ragkit[ray]')")
+    idx.add_argument("--resume", action="store_true", help="continue an interrupted build of the same settings into OUT")
+    idx.add_argument("--shard-docs", type=int, default=1000, help="documents per shard (memory and resume unit; default 1000)")
+    idx.add_argument("--keep-shards", action="store_true",
+                     help="write a sharded collection (searched as one) instead of merging: flat memory at any size")
+    idx.add_argument("--ray-address", default=None, help="Ray cluster address (default: running instance or a new local one)")
+    idx.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of a new local Ray instance (default: all)")
+    idx.add_argument("--no-progress", action="store_true", help="no progress bar")
     idx.add_argument("--chunker", choices=_CHUNKERS, default=None,
-                     help="chunking strategy (default: markdown for text folders, recursive for BEIR)")
+                     help="chunking strategy (default: markdown for text folders, recursive otherwise)")
     idx.add_argument("--max-tokens", type=int, default=254, help="chunk size in model tokens (default 254)")
     idx.add_argument("--overlap", type=int, default=32, help="overlap between chunks in tokens (default 32)")
     idx.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2",
@@ -39,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     idx.add_argument("--no-vectors", action="store_true", help="BM25 only: skip embedding")
 
     search = sub.add_parser("search", help="query a collection", description="Print the best chunks for each query.")
-    search.add_argument("collection", type=Path, help="collection folder")
+    search.add_argument("collection", type=Path, help="collection folder (or sharded collection folder)")
     search.add_argument("queries", nargs="+", help="one or more query strings")
     search.add_argument("-k", type=int, default=5, help="hits per query (default 5)")
     search.add_argument("--mode", choices=_MODES, default="hybrid", help="retriever (default hybrid)")
@@ -70,21 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _index(args: argparse.Namespace) -> int:
-    from ragkit import (
-        BM25Index,
-        FaissIndex,
-        MarkdownChunker,
-        RecursiveChunker,
-        SentenceChunker,
-        SentenceTransformerEmbedder,
-        build_collection,
-        read_folder,
-    )
-    from ragkit.eval import load_beir
+    from ragkit import BM25Index, FaissIndex, MarkdownChunker, RecursiveChunker, SentenceChunker, SentenceTransformerEmbedder
+    from ragkit.pipeline import BatchConfig, FolderSource, index_corpus, open_source
 
-    beir = (args.source / "corpus.jsonl").is_file()
-    docs = load_beir(args.source).documents if beir else list(read_folder(args.source))
-    kind = args.chunker or ("recursive" if beir else "markdown")
+    config = BatchConfig(engine=args.engine, resume=args.resume, shard_docs=args.shard_docs, keep_shards=args.keep_shards,
+                         progress=not args.no_progress, ray_address=args.ray_address, ray_num_cpus=args.ray_num_cpus)
+    source = open_source(args.source)
+    kind = args.chunker or ("markdown" if isinstance(source, FolderSource) else "recursive")
     if kind == "sentence":
         chunker: Any = SentenceChunker(max_tokens=args.max_tokens)
     else:
@@ -94,13 +97,13 @@ def _index(args: argparse.Namespace) -> int:
     embedder = None
     if not args.no_vectors:
         indexes.insert(0, FaissIndex(args.vector_index))
-        embedder = SentenceTransformerEmbedder(args.model, show_progress=True)
-    print(f"indexing {len(docs)} documents from {args.source} ({kind} chunks of <= {args.max_tokens} tokens)")
-    start = time.perf_counter()
-    collection = build_collection(docs, chunker=chunker, embedder=embedder, indexes=indexes)
-    collection.save(args.out)
-    print(f"saved {collection.num_chunks} chunks of {collection.num_documents} documents to {args.out} "
-          f"in {time.perf_counter() - start:.1f}s (indexes: {', '.join(sorted(collection.indexes))})")
+        embedder = SentenceTransformerEmbedder(args.model, show_progress=False)
+    described = source.describe()
+    print(f"indexing {described['kind']} source {args.source} with the {args.engine} engine "
+          f"({kind} chunks of <= {args.max_tokens} tokens, shards of {args.shard_docs} documents"
+          f"{', resuming' if args.resume else ''})")
+    report = index_corpus(source, args.out, chunker=chunker, embedder=embedder, indexes=indexes, config=config)
+    print(report.summary())
     return 0
 
 
@@ -115,13 +118,14 @@ def _retriever(collection: Any, mode: str, fusion: Any = "rrf") -> Any:
 
 
 def _search(args: argparse.Namespace) -> int:
-    from ragkit import Collection, InputError
+    from ragkit import InputError
+    from ragkit.retrieval.sharded import open_collection
 
     try:
         filters = json.loads(args.filter) if args.filter else None
     except json.JSONDecodeError as exc:
         raise InputError(f"--filter is not valid JSON: {exc}") from exc
-    collection = Collection.open(args.collection)
+    collection = open_collection(args.collection)
     mode = args.mode
     if mode == "hybrid" and not any(i.kind == "vector" for i in collection.indexes.values()):
         print("note: this collection has no vector index; searching with BM25 only", file=sys.stderr)
@@ -155,12 +159,12 @@ def _search(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from ragkit import Collection
     from ragkit.eval import load_beir
     from ragkit.pipeline import evaluate_retriever
+    from ragkit.retrieval.sharded import open_collection
 
     dataset = load_beir(args.data, split=args.split)
-    collection = Collection.open(args.collection)
+    collection = open_collection(args.collection)
     print(f"{dataset.name}: {len(dataset.queries)} judged queries ({args.split}), {collection.num_chunks} chunks")
     print(f"{'mode':<8} {'nDCG@10':>8} {'R@100':>8} {'q/s':>8}")
     for mode in args.modes:

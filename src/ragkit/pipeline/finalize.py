@@ -1,0 +1,106 @@
+"""Turn a build's completed shard files into the output: one collection, or a sharded collection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ragkit.errors import EmptyCorpusError, InputError
+from ragkit.pipeline.shard_work import TextColumn
+from ragkit.pipeline.shards import Ledger, read_shard, shard_vectors
+from ragkit.protocols import Embedder
+from ragkit.store.collection import Collection
+from ragkit.store.registry import component_config, resolve_component
+
+__all__ = ["merge_shards", "write_sharded", "fresh_indexes"]
+
+logger = logging.getLogger(__name__)
+
+
+def fresh_indexes(named: Mapping[str, Any]) -> dict[str, Any]:
+    """Unbuilt copies of ``named`` (same configuration), one set per shard."""
+    out = {}
+    for name, idx in named.items():
+        config = component_config(idx)
+        out[name] = resolve_component(config["type"]).from_config(config)
+    return out
+
+
+def _shard_tables(ledger: Ledger, indices: list[int]) -> list[pa.Table]:
+    return [read_shard(ledger.directory, i, ledger.shards[i]) for i in indices]
+
+
+def _check_unique_ids(chunks: pa.Table) -> None:
+    first = chunks.filter(pc.equal(chunks.column("position"), 0)).column("doc_id")
+    if pc.count_distinct(first).as_py() != len(first):
+        counts = pc.value_counts(first)
+        dup = counts.filter(pc.greater(counts.field("counts"), 1))[0]["values"].as_py()
+        raise InputError(f"Duplicate document id {dup!r} in the source: ids must be unique within a collection.")
+
+
+def _build_indexes(named: Mapping[str, Any], chunks: pa.Table, vectors: np.ndarray | None) -> None:
+    for name, idx in named.items():
+        if idx.kind == "vector":
+            assert vectors is not None
+            idx.build(vectors)
+        else:
+            idx.build(TextColumn(chunks.column("text")))
+        logger.info("built index %s (%s) over %d chunks", name, type(idx).__name__, chunks.num_rows)
+
+
+def merge_shards(ledger: Ledger, indices: list[int], named: Mapping[str, Any], *, embedder: Embedder | None,
+                 chunker_config: dict[str, Any] | None) -> Collection:
+    """One collection over every shard, rows in shard order: global row = rows of earlier shards + local row.
+
+    The vector index is trained once (FAISS samples its training set itself) on all vectors
+    and BM25 is built over all texts, so the result equals a single in-memory build.
+    """
+    tables = [t for t in _shard_tables(ledger, indices) if t.num_rows]
+    if not tables:
+        raise EmptyCorpusError("The source yielded no documents with text; nothing to index.")
+    parts = [shard_vectors(t) for t in tables]
+    chunks = pa.concat_tables([t.drop_columns(["vector"]) if "vector" in t.column_names else t for t in tables],
+                              promote_options="permissive").combine_chunks()
+    _check_unique_ids(chunks)
+    vectors = np.concatenate([p for p in parts if p is not None]) if parts[0] is not None else None
+    _build_indexes(named, chunks, vectors)
+    return Collection(chunks, named, embedder=embedder, chunker_config=chunker_config)
+
+
+def write_sharded(out: Path, ledger: Ledger, indices: list[int], named: Mapping[str, Any], *, embedder: Embedder | None,
+                  chunker_config: dict[str, Any] | None, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Save each shard as its own collection under ``out`` and the global BM25 statistics; returns the layout.
+
+    Only one shard is in memory at a time. The layout is searched as one collection by
+    :class:`ragkit.retrieval.ShardedCollection`.
+    """
+    from ragkit.retrieval.sharded import GlobalBM25Stats, write_layout
+
+    entries, stats = [], GlobalBM25Stats.empty()
+    bm25_name = next((n for n, i in named.items() if i.kind == "bm25"), None)
+    offset = 0
+    for i in indices:
+        table = read_shard(ledger.directory, i, ledger.shards[i])
+        if table.num_rows == 0:
+            continue
+        vectors = shard_vectors(table)
+        chunks = table.drop_columns(["vector"]) if "vector" in table.column_names else table
+        indexes = fresh_indexes(named)
+        _build_indexes(indexes, chunks, vectors)
+        name = f"shard-{i:05d}"
+        Collection(chunks, indexes, embedder=embedder, chunker_config=chunker_config).save(out / name)
+        if bm25_name is not None:
+            stats = stats.merge(GlobalBM25Stats.of_index(indexes[bm25_name]))
+        entries.append({"name": name, "chunks": chunks.num_rows, "offset": offset})
+        offset += chunks.num_rows
+        if progress is not None:
+            progress(1)
+    if not entries:
+        raise EmptyCorpusError("The source yielded no documents with text; nothing to index.")
+    return write_layout(out, entries, bm25_name, stats if bm25_name is not None else None)

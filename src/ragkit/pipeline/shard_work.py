@@ -1,0 +1,56 @@
+"""The per-shard work both engines run: documents -> chunk table, chunk texts -> vectors."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from ragkit.pipeline.sources._base import table_documents
+from ragkit.protocols import Chunker
+from ragkit.store.chunks import chunks_to_table
+
+__all__ = ["chunk_documents", "table_to_bytes", "bytes_to_table", "TextColumn"]
+
+
+def chunk_documents(documents: pa.Table, chunker: Chunker) -> pa.Table:
+    """The chunk table of one shard's document table."""
+    docs = table_documents(documents)
+    chunks = chunker.chunk_many(docs) if hasattr(chunker, "chunk_many") else [c for d in docs for c in chunker.chunk(d)]
+    return chunks_to_table(chunks)
+
+
+def table_to_bytes(table: pa.Table) -> bytes:
+    """Arrow IPC stream bytes (to move a table between processes without pickling it)."""
+    sink = io.BytesIO()
+    with ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def bytes_to_table(data: bytes) -> pa.Table:
+    return ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
+class TextColumn(Sequence[str]):
+    """A read-only sequence view of a string column that materialises only the slices asked for.
+
+    Lets :meth:`BM25Index.build` tokenise a corpus of any size in its batches without a
+    Python list of every text.
+    """
+
+    def __init__(self, column: pa.ChunkedArray) -> None:
+        self.column = column
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+    def __getitem__(self, item):  # type: ignore[no-untyped-def, override]
+        if isinstance(item, slice):
+            start, stop, step = item.indices(len(self.column))
+            if step != 1:
+                return self.column.to_pylist()[item]
+            return self.column.slice(start, max(0, stop - start)).to_pylist()
+        return self.column[item].as_py()
