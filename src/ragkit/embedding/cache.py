@@ -189,7 +189,7 @@ class CachedEmbedder:
             )
         if isinstance(embedder, CachedEmbedder):
             embedder = embedder.embedder
-        self.embedder = embedder
+        self.embedder: Embedder = embedder
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "embeddings"
         self.cache_queries = bool(cache_queries)
         self.hits = 0
