@@ -8,7 +8,15 @@ import pytest
 
 import ragkit
 from ragkit import ConfigError
-from ragkit.eval import Experiment, FusionConfig, FusionWorkbench, experiment_grid, load_beir, run_experiments
+from ragkit.eval import (
+    Experiment,
+    FusionConfig,
+    FusionWorkbench,
+    experiment_grid,
+    experiment_workbench,
+    load_beir,
+    run_experiments,
+)
 from ragkit.testing import HashEmbedder
 
 pd = pytest.importorskip("pandas")
@@ -69,10 +77,23 @@ def test_document_vectors_are_encoded_once_across_runs(tiny, tmp_path: Path) -> 
     experiments = [Experiment(model=model, chunker=chunker(8), fusion=FusionConfig(k=k)) for k in (1, 60)]
     run_experiments(tiny, experiments, cache_dir=tmp_path, latency_queries=2)
     first = model.calls
-    encoded_queries = len(tiny.queries) + 2  # one batch for the run, then two timed queries
-    assert first > encoded_queries  # documents were encoded (once: the two fusions share the leg)
+    assert first > len(tiny.queries) + 2  # documents, the query batch, two timed queries
     run_experiments(tiny, experiments, cache_dir=tmp_path, latency_queries=2)
-    assert model.calls - first == encoded_queries  # second run: only (uncached) queries
+    assert model.calls - first == 2  # second run: only the timed queries, which bypass the cache
+
+
+def test_experiment_workbench_tunes_on_one_split_and_scores_another(tiny, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    model = HashEmbedder(dimension=16)
+    exp = Experiment(model=model, chunker=chunker(8))
+    extra = {"t1": "fetch sticks", "t2": "sleep standing"}
+    bench = experiment_workbench(tiny, exp, queries={**extra, **tiny.queries}, depth=10, cache_dir=tmp_path)
+    assert bench.legs == ["bm25", "dense"] and len(bench.query_ids) == 6
+    train_qrels = {"t1": {"d1": 1}, "t2": {"d5": 1}}
+    best, value = bench.best([FusionConfig(k=k) for k in (1, 60)], train_qrels)
+    assert bench.evaluate(best, train_qrels).num_queries == 2
+    test_table = run_experiments(tiny, [Experiment(model=model, chunker=chunker(8), fusion=best)], cache_dir=tmp_path,
+                                 depth=10, latency_queries=1)
+    assert test_table.loc[0, "ndcg@10"] == pytest.approx(bench.evaluate(best, tiny.qrels).means["ndcg@10"])
 
 
 def test_bad_experiments(tiny) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ pandas and matplotlib (``ragkit[notebook]``) load only when a table or plot is a
 """
 
 from ragkit.eval.beir import BeirDataset, default_data_dir, load_beir
-from ragkit.eval.experiments import Experiment, experiment_grid, run_experiments
+from ragkit.eval.experiments import Experiment, experiment_grid, experiment_workbench, run_experiments
 from ragkit.eval.fusion_config import FusionConfig
 from ragkit.eval.metrics import METRIC_FORMS, EvalResult, evaluate
 from ragkit.eval.plots import plot_metric_vs_latency, plot_metric_vs_weight
@@ -26,6 +26,7 @@ __all__ = [
     "fusion_grid",
     "Experiment",
     "experiment_grid",
+    "experiment_workbench",
     "run_experiments",
     "plot_metric_vs_latency",
     "plot_metric_vs_weight",

@@ -24,6 +24,7 @@ import numpy as np
 
 from ragkit._deps import require
 from ragkit._validation import check_int
+from ragkit.embedding.cache import CachedEmbedder
 from ragkit.errors import ConfigError, InputError
 from ragkit.eval.fusion_config import FusionConfig
 from ragkit.eval.runs import doc_level_run
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from ragkit.eval.beir import BeirDataset
 
-__all__ = ["Experiment", "experiment_grid", "run_experiments"]
+__all__ = ["Experiment", "experiment_grid", "experiment_workbench", "run_experiments"]
 
 logger = logging.getLogger(__name__)
 
@@ -235,20 +236,27 @@ def _leg_key(exp: Experiment, leg: str) -> str:
                        "document_prompt": exp.document_prompt, "chunker": _chunker_label(exp.chunker or _default_chunker())})
 
 
-def _embedder(exp: Experiment, cache_dir: Path | None) -> Embedder:
+def _embedder(exp: Experiment, cache_dir: Path | None) -> CachedEmbedder:
     from ragkit.embedding import SentenceTransformerEmbedder
-    from ragkit.embedding.cache import CachedEmbedder
 
     inner: Embedder
     if isinstance(exp.model, str):
         inner = SentenceTransformerEmbedder(exp.model, query_prompt=exp.query_prompt, document_prompt=exp.document_prompt)
     else:
         inner = exp.model
-    return CachedEmbedder(inner, cache_dir, cache_queries=False)
+    return CachedEmbedder(inner, cache_dir)
 
 
-def _run_leg(dataset: BeirDataset, exp: Experiment, leg: str, depth: int, latency_queries: int,
-             cache_dir: Path | None) -> _LegResult:
+@dataclass
+class _BuiltLeg:
+    search: Any  # list[str] -> list[Candidates]; query vectors may come from the cache
+    timed_search: Any  # the same with real query encoding, for latency
+    doc_ids: np.ndarray
+    index: Any
+    rows: int
+
+
+def _build_leg(dataset: BeirDataset, exp: Experiment, leg: str, chunk_depth: int, cache_dir: Path | None) -> _BuiltLeg:
     from ragkit.index import BM25Index, FaissIndex
 
     if leg == "bm25" and exp.bm25_chunker is None:
@@ -261,15 +269,13 @@ def _run_leg(dataset: BeirDataset, exp: Experiment, leg: str, depth: int, latenc
             [c for d in dataset.documents for c in chunker.chunk(d)]
         texts = [c.text for c in chunks]
         doc_ids = np.asarray([c.doc_id for c in chunks], dtype=object)
-    qids = list(dataset.queries)
-    queries = [dataset.queries[q] for q in qids]
-    chunk_depth = 3 * depth
     index: Any
     if leg == "bm25":
         index = BM25Index().build(texts)
 
         def search(batch: list[str]) -> list[Any]:
             return index.search_rows(batch, chunk_depth)  # type: ignore[no-any-return]
+        timed_search = search
     else:
         embedder = _embedder(exp, cache_dir)
         index = FaissIndex("Flat").build(embedder.embed_documents(texts))
@@ -277,18 +283,62 @@ def _run_leg(dataset: BeirDataset, exp: Experiment, leg: str, depth: int, latenc
         def search(batch: list[str]) -> list[Any]:
             return index.search_rows(embedder.embed_queries(batch), chunk_depth)  # type: ignore[no-any-return]
 
+        def timed_search(batch: list[str]) -> list[Any]:
+            return index.search_rows(embedder.embedder.embed_queries(batch), chunk_depth)  # type: ignore[no-any-return]
+
+    return _BuiltLeg(search=search, timed_search=timed_search, doc_ids=doc_ids, index=index, rows=len(texts))
+
+
+def _leg_run(built: _BuiltLeg, queries: Mapping[str, str]) -> dict[str, dict[str, float]]:
+    qids = list(queries)
+    texts = [queries[q] for q in qids]
     per_doc, per_score = [], []
-    for start in range(0, len(queries), 256):
-        for cands in search(queries[start:start + 256]):
-            per_doc.append(doc_ids[cands.rows])
+    for start in range(0, len(texts), 256):
+        for cands in built.search(texts[start:start + 256]):
+            per_doc.append(built.doc_ids[cands.rows])
             per_score.append(cands.scores)
-    run = doc_level_run(qids, per_doc, per_score)
+    return doc_level_run(qids, per_doc, per_score)
+
+
+def _run_leg(dataset: BeirDataset, exp: Experiment, leg: str, depth: int, latency_queries: int,
+             cache_dir: Path | None) -> _LegResult:
+    built = _build_leg(dataset, exp, leg, 3 * depth, cache_dir)
+    run = _leg_run(built, dataset.queries)
     timings = []
-    for text in queries[:latency_queries]:
+    for text in list(dataset.queries.values())[:latency_queries]:
         t0 = time.perf_counter()
-        search([text])
+        built.timed_search([text])
         timings.append(time.perf_counter() - t0)
     with tempfile.TemporaryDirectory() as tmp:
-        files = index.save(Path(tmp))
+        files = built.index.save(Path(tmp))
         size = sum((Path(tmp) / f).stat().st_size for f in files)
-    return _LegResult(run=run, latency_s=np.asarray(timings), index_bytes=size, rows=len(texts))
+    return _LegResult(run=run, latency_s=np.asarray(timings), index_bytes=size, rows=built.rows)
+
+
+def experiment_workbench(dataset: BeirDataset, experiment: Experiment | None = None, *,
+                         queries: Mapping[str, str] | None = None, depth: int = 100,
+                         cache_dir: str | os.PathLike[str] | None = None) -> FusionWorkbench:
+    """A :class:`FusionWorkbench` holding the legs of ``experiment`` over ``dataset``'s documents.
+
+    ``queries`` default to the dataset's; pass the queries of several splits (e.g. train
+    and test) to tune on one split's qrels and report on another's from one candidate
+    cache. Each leg fetches ``3 * depth`` chunks per query and keeps its ``depth`` best
+    documents. Document vectors go through the embedding cache in ``cache_dir``.
+
+    Example:
+        >>> bench = experiment_workbench(test, queries={**train.queries, **test.queries})  # doctest: +SKIP
+        >>> bench.best(fusion_grid(rrf_k=[10, 60]), train.qrels)                            # doctest: +SKIP
+
+    Raises:
+        ConfigError: ``depth < 1`` or ``experiment`` not an Experiment.
+    """
+    experiment = experiment if experiment is not None else Experiment()
+    if not isinstance(experiment, Experiment):
+        raise ConfigError(f"experiment_workbench expects an Experiment. Got {type(experiment).__name__} instead.")
+    check_int("experiment_workbench", "depth", depth, low=1)
+    queries = dict(dataset.queries if queries is None else queries)
+    bench = FusionWorkbench(queries, depth=depth)
+    cache = Path(cache_dir) if cache_dir is not None else None
+    for leg in experiment.legs:
+        bench.add_run(leg, _leg_run(_build_leg(dataset, experiment, leg, 3 * depth, cache), queries))
+    return bench
