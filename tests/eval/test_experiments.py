@@ -90,7 +90,8 @@ def test_experiment_workbench_tunes_on_one_split_and_scores_another(tiny, tmp_pa
     assert bench.legs == ["bm25", "dense"] and len(bench.query_ids) == 6
     train_qrels = {"t1": {"d1": 1}, "t2": {"d5": 1}}
     best, value = bench.best([FusionConfig(k=k) for k in (1, 60)], train_qrels)
-    assert bench.evaluate(best, train_qrels).num_queries == 2
+    train_result = bench.evaluate(best, train_qrels)
+    assert train_result.num_queries == 2 and train_result.means["ndcg@10"] == pytest.approx(value)
     test_table = run_experiments(tiny, [Experiment(model=model, chunker=chunker(8), fusion=best)], cache_dir=tmp_path,
                                  depth=10, latency_queries=1)
     assert test_table.loc[0, "ndcg@10"] == pytest.approx(bench.evaluate(best, tiny.qrels).means["ndcg@10"])
