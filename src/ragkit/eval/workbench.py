@@ -184,12 +184,16 @@ class FusionWorkbench:
         weights = np.ones(len(names)) if config.weights is None else np.asarray(config.weights, dtype=np.float64)
         return names, weights
 
-    def fuse(self, config: FusionConfig) -> dict[str, dict[str, float]]:
-        """The fused document run (query id -> {doc id: score}, best first) under ``config``."""
+    def fuse(self, config: FusionConfig, query_ids: Iterable[str] | None = None) -> dict[str, dict[str, float]]:
+        """The fused document run (query id -> {doc id: score}, best first) under ``config``.
+
+        ``query_ids`` limits the run to those queries (default: all).
+        """
         offsets, docs, scores = self._fuse_arrays(config)
         ids = np.asarray(self._doc_ids, dtype=object)
         run: dict[str, dict[str, float]] = {}
-        for i, qid in enumerate(self.query_ids):
+        for qid in self.query_ids if query_ids is None else query_ids:
+            i = self._query_pos[qid]
             lo, hi = offsets[i], offsets[i + 1]
             run[qid] = dict(zip(ids[docs[lo:hi]].tolist(), scores[lo:hi].tolist(), strict=True))
         return run
@@ -209,7 +213,7 @@ class FusionWorkbench:
         judged = {qid: rel for qid, rel in qrels.items() if qid in self._query_pos}
         if not judged:
             raise InputError("None of the workbench's queries is judged in these qrels; check the split and the query ids.")
-        return evaluate(self.fuse(config), judged, metrics)
+        return evaluate(self.fuse(config, judged), judged, metrics)
 
     def sweep(self, configs: Iterable[FusionConfig], qrels: Mapping[str, Mapping[str, int]],
               metrics: Iterable[str] | str = ("ndcg@10", "recall@100")) -> pd.DataFrame:
