@@ -16,7 +16,7 @@ rank-bm25 is timed against ragkit's BM25 on the same tokens in the same run.
 
     python benchmarks/beir_quality.py                      # scifact and nfcorpus from ../shared/data
     python benchmarks/beir_quality.py --sets scifact --data /path/to/beir
-Writes benchmarks/results/beir_quality.{json,md}.
+Writes benchmarks/results/beir_quality.{json,md} (sets not re-run keep their earlier results).
 """
 
 from __future__ import annotations
@@ -169,6 +169,11 @@ def main() -> None:
                "model": "sentence-transformers/all-MiniLM-L6-v2", "chunker": "RecursiveChunker(254, overlap 32)",
                "sets": {name: run_set(args.data / name, TUNE_SPLIT.get(name, "train"), args.latency_queries)
                         for name in args.sets}}
+    previous = RESULTS / "beir_quality.json"
+    if previous.is_file():  # keep the sets not re-run this time
+        old = json.loads(previous.read_text())
+        if old.get("model") == results["model"]:
+            results["sets"] = {**{k: v for k, v in old.get("sets", {}).items() if k not in results["sets"]}, **results["sets"]}
     write(results)
 
 
