@@ -69,6 +69,17 @@ def scifact_dir() -> Path:
     return _beir_dir("scifact")
 
 
+@pytest.fixture(scope="session")
+def embedding_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache root for the whole session, so a corpus is encoded at most once.
+
+    ``$RAGKIT_CACHE_DIR`` when set (vectors then survive across sessions), else a
+    session temporary folder. Embeddings go under ``<root>/embeddings``.
+    """
+    env = os.environ.get("RAGKIT_CACHE_DIR")
+    return Path(env) if env else tmp_path_factory.mktemp("ragkit-cache")
+
+
 @pytest.fixture
 def animal_text() -> dict[str, str]:
     return {doc_id: text for doc_id, text, _ in ANIMALS}

@@ -40,7 +40,8 @@ def test_default_model_loads_offline_and_normalises(embedder: SentenceTransforme
     assert vectors.dtype == np.float32 and vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert embedder.dimension == 384 and embedder.device == "cpu"
-    assert embedder.model_id == "sentence-transformers/all-MiniLM-L6-v2"
+    assert embedder.model_name == "sentence-transformers/all-MiniLM-L6-v2"
+    assert embedder.model_id == "sentence-transformers/all-MiniLM-L6-v2 [query_prompt='query: ', document_prompt='passage: ']"
 
 
 def test_query_and_document_prompts_differ(embedder: SentenceTransformerEmbedder) -> None:

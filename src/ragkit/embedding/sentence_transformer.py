@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ragkit._validation import check_choice, check_int, check_str
-from ragkit.embedding.default_model import DEFAULT_MODEL, default_model_path, is_default_model
+from ragkit.embedding.default_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, default_model_path, is_default_model
+from ragkit.embedding.prompts import default_prompts
 from ragkit.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
@@ -33,8 +34,8 @@ class SentenceTransformerConfig:
     """Configuration of :class:`SentenceTransformerEmbedder` (what the manifest records)."""
 
     model: str = DEFAULT_MODEL
-    query_prompt: str = ""
-    document_prompt: str = ""
+    query_prompt: str | None = None
+    document_prompt: str | None = None
     batch_size: int = 64
     max_seq_length: int | None = None
     device: Device = "auto"
@@ -43,8 +44,10 @@ class SentenceTransformerConfig:
     def __post_init__(self) -> None:
         owner = "SentenceTransformerEmbedder"
         check_str(owner, "model", self.model)
-        check_str(owner, "query_prompt", self.query_prompt, allow_empty=True)
-        check_str(owner, "document_prompt", self.document_prompt, allow_empty=True)
+        if self.query_prompt is not None:
+            check_str(owner, "query_prompt", self.query_prompt, allow_empty=True)
+        if self.document_prompt is not None:
+            check_str(owner, "document_prompt", self.document_prompt, allow_empty=True)
         check_int(owner, "batch_size", self.batch_size, low=1)
         if self.max_seq_length is not None:
             check_int(owner, "max_seq_length", self.max_seq_length, low=1)
@@ -63,6 +66,10 @@ class SentenceTransformerEmbedder:
     package after its weights' sha256 is verified; any other name or path goes through
     the usual ``SentenceTransformer(name)`` route (the Hugging Face hub when online).
     The model loads on first use (or :meth:`load`), on CUDA when available.
+
+    ``query_prompt`` / ``document_prompt`` default to ``None``: the instruction prefix the
+    model family expects (see :func:`ragkit.embedding.prompts.default_prompts`, e.g. bge's
+    ``"Represent this sentence for searching relevant passages: "``); pass ``""`` for none.
 
     Example:
         >>> emb = SentenceTransformerEmbedder()              # nothing loaded yet
@@ -84,6 +91,7 @@ class SentenceTransformerEmbedder:
             )
         self.config = SentenceTransformerConfig(model=model, **options)
         self._model: SentenceTransformer | None = None
+        self._weights_sha256: str | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -95,9 +103,59 @@ class SentenceTransformerEmbedder:
         return {"type": type(self).__name__, **asdict(self.config)}
 
     @property
-    def model_id(self) -> str:
+    def model_name(self) -> str:
         """The model's name; the default model is always reported by its official name."""
         return DEFAULT_MODEL if is_default_model(self.config.model) else self.config.model
+
+    @property
+    def query_prompt(self) -> str:
+        """The prefix put before queries: the configured one, else the model's default."""
+        prompt = self.config.query_prompt
+        return default_prompts(self.config.model)[0] if prompt is None else prompt
+
+    @property
+    def document_prompt(self) -> str:
+        """The prefix put before documents: the configured one, else the model's default."""
+        prompt = self.config.document_prompt
+        return default_prompts(self.config.model)[1] if prompt is None else prompt
+
+    @property
+    def model_id(self) -> str:
+        """The model's name, followed by its prompts when it uses any.
+
+        Vectors made with another prompt are not comparable, so the prompts are part of
+        the identity a collection checks: ``"intfloat/e5-small-v2 [query_prompt='query: ',
+        document_prompt='passage: ']"``; just the name for a model without prompts.
+        """
+        parts = [f"{name}={value!r}" for name, value in (("query_prompt", self.query_prompt),
+                                                          ("document_prompt", self.document_prompt)) if value]
+        return f"{self.model_name} [{', '.join(parts)}]" if parts else self.model_name
+
+    def weights_sha256(self) -> str:
+        """A sha256 over the model's weights (loads the model unless it is the verified default).
+
+        The default model reports the sha256 of its official ``model.safetensors``; any
+        other model hashes its parameters and buffers (names, dtypes, shapes, bytes) in
+        order, once per embedder.
+        """
+        if self._weights_sha256 is None:
+            if is_default_model(self.config.model):
+                default_model_path(verify=True)
+                self._weights_sha256 = DEFAULT_MODEL_SHA256
+            else:
+                self._weights_sha256 = _state_dict_sha256(self.load())
+        return self._weights_sha256
+
+    def cache_fingerprint(self, mode: Literal["query", "document"]) -> dict[str, Any]:
+        """Everything that decides the vector of a text in ``mode``: the key of an embedding cache."""
+        check_choice("SentenceTransformerEmbedder.cache_fingerprint", "mode", mode, ("query", "document"))
+        return {
+            "model": self.model_name,
+            "weights_sha256": self.weights_sha256(),
+            "prompt": self.query_prompt if mode == "query" else self.document_prompt,
+            "normalize": True,
+            "max_seq_length": self.max_seq_length,
+        }
 
     @property
     def dimension(self) -> int:
@@ -139,11 +197,11 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the document prompt; returns float32 (n, dimension), unit rows."""
-        return self._encode(texts, self.config.document_prompt)
+        return self._encode(texts, self.document_prompt)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries with the query prompt; returns float32 (n, dimension), unit rows."""
-        return self._encode(texts, self.config.query_prompt)
+        return self._encode(texts, self.query_prompt)
 
     def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
         texts = check_texts(texts)
@@ -180,6 +238,19 @@ def check_texts(texts: Sequence[str]) -> list[str]:
         if not isinstance(t, str):
             raise InputError(f"Text {i} is a {type(t).__name__}, not a str.")
     return out
+
+
+def _state_dict_sha256(model: Any) -> str:
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _resolve_device(device: str) -> str:

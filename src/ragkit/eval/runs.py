@@ -8,7 +8,7 @@ import numpy as np
 
 from ragkit.errors import InputError
 
-__all__ = ["doc_level_run"]
+__all__ = ["chunk_ids", "chunk_level_run", "doc_level_run"]
 
 
 def doc_level_run(
@@ -74,3 +74,35 @@ def _best_per_doc(
     np.maximum.at(best, inverse.reshape(-1), values)
     order = np.argsort(-best, kind="stable")
     return dict(zip(unique[order].tolist(), best[order].tolist(), strict=True))
+
+
+def chunk_level_run(
+    query_ids: Sequence[str],
+    chunk_ids_per_query: Sequence[Sequence[str] | np.ndarray],
+    scores_per_query: Sequence[Sequence[float] | np.ndarray],
+) -> dict[str, dict[str, float]]:
+    """A chunk run: query id -> {chunk id: score}, for qrels judged at chunk level.
+
+    Chunk ids are whatever the qrels use, e.g. ``f"{doc_id}#{position}"`` (see
+    :func:`chunk_ids`). A chunk listed twice keeps its best score.
+
+    Example:
+        >>> chunk_level_run(["q1"], [["a#0", "a#1"]], [[0.2, 0.5]])
+        {'q1': {'a#1': 0.5, 'a#0': 0.2}}
+
+    Raises:
+        InputError: as :func:`doc_level_run`.
+    """
+    return doc_level_run(query_ids, chunk_ids_per_query, scores_per_query)
+
+
+def chunk_ids(doc_ids: Sequence[str] | np.ndarray, positions: Sequence[int] | np.ndarray) -> np.ndarray:
+    """``"<doc_id>#<position>"`` for each chunk row (e.g. from a collection's chunk table).
+
+    Example:
+        >>> chunk_ids(["a", "a", "b"], [0, 1, 0]).tolist()
+        ['a#0', 'a#1', 'b#0']
+    """
+    docs = np.asarray(doc_ids, dtype=object)
+    pos = np.asarray(positions).astype(str).astype(object)
+    return docs + "#" + pos

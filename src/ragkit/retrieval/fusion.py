@@ -14,7 +14,7 @@ from ragkit.retrieval.hits import Candidates, top_k
 
 __all__ = ["RRF", "ScoreFusion", "Normalization", "normalize"]
 
-Normalization = Literal["minmax", "zscore", "none"]
+Normalization = Literal["minmax", "zscore", "rank", "none"]
 
 
 def _check_weights(owner: str, weights: tuple[float, ...] | None) -> None:
@@ -72,13 +72,18 @@ class RRF:
 
 
 def normalize(scores: np.ndarray, method: Normalization) -> np.ndarray:
-    """Rescale one leg's scores: min-max to [0, 1], z-score, or unchanged.
+    """Rescale one leg's scores: min-max to [0, 1], z-score, rank-based, or unchanged.
+
+    ``"rank"`` ignores the values and maps the candidates (given best first) to
+    ``1 - (rank - 1) / n``.
 
     A leg whose scores are all equal maps to 1.0 (min-max) or 0.0 (z-score).
     """
     scores = scores.astype(np.float64, copy=False)
     if method == "none" or scores.size == 0:
         return scores
+    if method == "rank":
+        return 1.0 - np.arange(scores.size, dtype=np.float64) / scores.size
     if method == "minmax":
         lo, hi = scores.min(), scores.max()
         return np.ones_like(scores) if hi == lo else (scores - lo) / (hi - lo)
@@ -90,7 +95,7 @@ def normalize(scores: np.ndarray, method: Normalization) -> np.ndarray:
 class ScoreFusion:
     """Weighted sum of normalised scores.
 
-    Each leg's candidate scores are normalised (``"minmax"``, ``"zscore"`` or ``"none"``)
+    Each leg's candidate scores are normalised (``"minmax"``, ``"zscore"``, ``"rank"`` or ``"none"``)
     and multiplied by the leg's weight. A row missing from a leg gets that leg's lowest
     normalised score, i.e. it counts as no better than the worst candidate the leg found.
 
@@ -103,7 +108,7 @@ class ScoreFusion:
 
     def __post_init__(self) -> None:
         _check_weights("ScoreFusion", self.weights)
-        check_choice("ScoreFusion", "normalization", self.normalization, ("minmax", "zscore", "none"))
+        check_choice("ScoreFusion", "normalization", self.normalization, ("minmax", "zscore", "rank", "none"))
 
     def fuse(self, legs: Sequence[Candidates], k: int) -> Candidates:
         w = _leg_weights("ScoreFusion", self.weights, len(legs))
