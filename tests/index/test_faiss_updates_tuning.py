@@ -69,6 +69,14 @@ def test_bad_updates_change_nothing() -> None:
     assert index.n_alive == 99
 
 
+def held_out_recall(index: FaissIndex, corpus: np.ndarray, queries: np.ndarray) -> tuple[float, list]:
+    """Recall@10 of ``index`` on ``queries`` against exact search over ``corpus``, and its results."""
+    exact = FaissIndex("Flat").build(corpus).search_rows(queries, k=10)
+    found = index.search_rows(queries, k=10)
+    recall = float(np.mean([len(set(a.rows) & set(b.rows)) / 10 for a, b in zip(found, exact, strict=True)]))
+    return recall, found
+
+
 @pytest.mark.parametrize("factory", ["IVF64,Flat", "HNSW16"])
 def test_tune_meets_its_target_on_held_out_queries(factory: str, tmp_path: Path) -> None:
     x = clustered(6000)
@@ -77,9 +85,7 @@ def test_tune_meets_its_target_on_held_out_queries(factory: str, tmp_path: Path)
     assert result.met and result.chosen is not None
     # fresh queries the tuning never saw still reach the target against exact search
     queries = x[5000:5200]
-    exact = FaissIndex("Flat").build(x[:5000]).search_rows(queries, k=10)
-    found = index.search_rows(queries, k=10)
-    recall = np.mean([len(set(a.rows) & set(b.rows)) / 10 for a, b in zip(found, exact, strict=True)])
+    recall, found = held_out_recall(index, x[:5000], queries)
     assert recall >= 0.93
     index.save(tmp_path)
     reopened = FaissIndex.load(tmp_path, index.get_config())
@@ -99,9 +105,7 @@ def test_tune_widens_exact_rescoring_when_compressed_codes_plateau(tmp_path: Pat
     result = index.tune(target_recall=0.95, k=10, sample=150)
     assert result.met and result.rescore is not None and result.rescore > 4
     queries = x[3500:3700]
-    exact = FaissIndex("Flat").build(x[:3500]).search_rows(queries, k=10)
-    found = index.search_rows(queries, k=10)
-    recall = np.mean([len(set(a.rows) & set(b.rows)) / 10 for a, b in zip(found, exact, strict=True)])
+    recall, found = held_out_recall(index, x[:3500], queries)
     assert recall >= 0.92
     index.save(tmp_path)
     reopened = FaissIndex.load(tmp_path, index.get_config())

@@ -6,7 +6,6 @@ A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``), ``queries.j
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Collection, Iterator
@@ -14,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ragkit._records import json_object, record_id, text_field
 from ragkit._validation import check_str
 from ragkit.documents import Document
 from ragkit.errors import InputError
@@ -153,49 +153,25 @@ def _qrels_file(root: Path, split: str) -> Path:
     return file
 
 
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield ``(line_number, record)`` one line at a time, skipping blank lines."""
+def _iter_jsonl(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(where, record)`` one line at a time, skipping blank lines; ``where`` is ``path:line``."""
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{path}:{lineno}: not valid JSON ({exc.msg}).") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object, got {type(record).__name__}.")
-            yield lineno, record
-
-
-def _record_id(path: Path, lineno: int, record: dict[str, Any]) -> str:
-    rid = record.get("_id")
-    if isinstance(rid, int) and not isinstance(rid, bool):
-        rid = str(rid)
-    if not isinstance(rid, str) or not rid:
-        raise InputError(f"{path}:{lineno}: '_id' must be a non-empty string. Got {rid!r} instead.")
-    return rid
-
-
-def _text_field(path: Path, lineno: int, record: dict[str, Any], name: str) -> str:
-    value = record.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InputError(f"{path}:{lineno}: {name!r} must be a string. Got {type(value).__name__} instead.")
-    return value
+            if line.strip():
+                where = f"{path}:{lineno}"
+                yield where, json_object(line, where)
 
 
 def _read_corpus(path: Path) -> list[Document]:
     documents: list[Document] = []
     seen: set[str] = set()
     blank = 0
-    for lineno, record in _iter_jsonl(path):
-        doc_id = _record_id(path, lineno, record)
-        title = _text_field(path, lineno, record, "title")
-        text = _text_field(path, lineno, record, "text")
+    for where, record in _iter_jsonl(path):
+        doc_id = record_id(record, "_id", where)
+        title = text_field(record, "title", where)
+        text = text_field(record, "text", where)
         if doc_id in seen:
-            raise InputError(f"{path}:{lineno}: duplicate document id {doc_id!r}.")
+            raise InputError(f"{where}: duplicate document id {doc_id!r}.")
         seen.add(doc_id)
         parts = [part for part in (title, text) if part.strip()]
         if not parts:
@@ -211,12 +187,12 @@ def _read_queries(path: Path, wanted: Collection[str]) -> dict[str, str]:
     """Texts of the queries in ``wanted``; every id is still checked for duplicates."""
     queries: dict[str, str] = {}
     seen: set[str] = set()
-    for lineno, record in _iter_jsonl(path):
-        qid = _record_id(path, lineno, record)
+    for where, record in _iter_jsonl(path):
+        qid = record_id(record, "_id", where)
         if qid in seen:
-            raise InputError(f"{path}:{lineno}: duplicate query id {qid!r}.")
+            raise InputError(f"{where}: duplicate query id {qid!r}.")
         seen.add(qid)
-        text = _text_field(path, lineno, record, "text")
+        text = text_field(record, "text", where)
         if qid in wanted:
             queries[qid] = text
     return queries

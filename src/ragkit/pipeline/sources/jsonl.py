@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from ragkit._records import json_object, record_id, text_field
 from ragkit._validation import check_int
 from ragkit.errors import InputError
 from ragkit.pipeline.sources._base import ShardSpec, documents_table
@@ -76,21 +76,12 @@ class JsonlSource:
             if not line.strip():
                 continue
             where = f"{self.path} (byte {spec['start']}, line {n + 1} of shard {spec['index']})"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{where}: not valid JSON ({exc.msg}).") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{where}: expected a JSON object, got {type(record).__name__}.")
-            doc_id = record.get(self.id_field)
-            if isinstance(doc_id, int) and not isinstance(doc_id, bool):
-                doc_id = str(doc_id)
-            if not isinstance(doc_id, str) or not doc_id:
-                raise InputError(f"{where}: {self.id_field!r} must be a non-empty string. Got {doc_id!r} instead.")
-            text = _text(record, self.text_field, where)
+            record = json_object(line, where)
+            doc_id = record_id(record, self.id_field, where)
+            text = text_field(record, self.text_field, where)
             meta = {f: record.get(f) for f in self.metadata_fields}
             if self.title_field is not None:
-                title = _text(record, self.title_field, where)
+                title = text_field(record, self.title_field, where)
                 meta["title"] = title
                 text = "\n\n".join(p for p in (title, text) if p.strip())
             if not text.strip():
@@ -102,12 +93,3 @@ class JsonlSource:
             dup = next(i for i in ids if ids.count(i) > 1)
             raise InputError(f"{self.path}: duplicate document id {dup!r}; ids must be unique.")
         return documents_table(ids, texts, metas)
-
-
-def _text(record: dict[str, Any], name: str, where: str) -> str:
-    value = record.get(name)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise InputError(f"{where}: {name!r} must be a string. Got {type(value).__name__} instead.")
-    return value
