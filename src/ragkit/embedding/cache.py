@@ -29,6 +29,7 @@ import pyarrow as pa
 from ragkit.embedding.sentence_transformer import check_texts
 from ragkit.errors import ConfigError
 from ragkit.protocols import Embedder
+from ragkit.store.atomic import write_bytes_atomic
 
 __all__ = ["CachedEmbedder", "EmbeddingCache", "default_cache_dir"]
 
@@ -119,7 +120,7 @@ class EmbeddingCache:
         self.path.mkdir(parents=True, exist_ok=True)
         meta = self.path / "fingerprint.json"
         if not meta.exists():
-            _atomic_write(meta, json.dumps(self.fingerprint, indent=2, sort_keys=True).encode("utf-8"))
+            write_bytes_atomic(meta, json.dumps(self.fingerprint, indent=2, sort_keys=True).encode("utf-8"))
         table = pa.table({
             "key": pa.array(keys, type=_KEY),
             "vector": pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), vectors.shape[1]),
@@ -128,7 +129,7 @@ class EmbeddingCache:
         sink = pa.BufferOutputStream()
         with pa.ipc.new_file(sink, table.schema) as writer:
             writer.write_table(table)
-        _atomic_write(self.path / name, sink.getvalue().to_pybytes())
+        write_bytes_atomic(self.path / name, sink.getvalue().to_pybytes())
         self._seen.add(name)
         self._add(keys, vectors)
 
@@ -265,16 +266,3 @@ def _vectors_of(table: pa.Table) -> np.ndarray:
         raise ValueError("the 'vector' column is not a fixed-size list")
     flat = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
     return np.array(flat.reshape(len(table), column.type.list_size))
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()

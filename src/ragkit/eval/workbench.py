@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from ragkit.errors import ConfigError, IndexFormatError, InputError
 from ragkit.eval.fusion_config import FusionConfig, fuse_segments
 from ragkit.eval.metrics import EvalResult, evaluate
 from ragkit.retrieval.hits import LegScore
+from ragkit.store.atomic import write_table_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -287,14 +287,7 @@ class FusionWorkbench:
         table = table.replace_schema_metadata({"ragkit": json.dumps(meta)})
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-        try:
-            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                writer.write_table(table)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        write_table_atomic(target, table)
         return target
 
     @classmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,8 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.errors import ConfigError, CorruptIndexError
-from ragkit.store.arrow_io import fsync_path, read_table, write_table
+from ragkit.store.arrow_io import read_table
+from ragkit.store.atomic import write_bytes_atomic, write_table_atomic
 
 __all__ = ["Ledger", "shard_name", "write_shard", "read_shard", "shard_vectors", "fingerprint"]
 
@@ -46,10 +46,7 @@ def write_shard(directory: Path, index: int, chunks: pa.Table, vectors: np.ndarr
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).ravel())
         table = table.append_column("vector", pa.FixedSizeListArray.from_arrays(flat, int(vectors.shape[1])))
     final = directory / shard_name(index)
-    tmp = directory / f".tmp-{final.name}"
-    write_table(tmp, table)
-    os.replace(tmp, final)
-    fsync_path(directory)
+    write_table_atomic(final, table)
     return {"chunks": chunks.num_rows, "bytes": final.stat().st_size}
 
 
@@ -127,9 +124,4 @@ class Ledger:
     def save(self) -> None:
         data = {"version": _VERSION, "fingerprint": self.fingerprint,
                 "shards": {str(k): v for k, v in sorted(self.shards.items())}}
-        tmp = self.directory / f".tmp-{LEDGER}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.directory / LEDGER)
+        write_bytes_atomic(self.directory / LEDGER, json.dumps(data, indent=1, sort_keys=True).encode("utf-8"))

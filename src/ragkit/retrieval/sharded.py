@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,8 @@ import pyarrow.compute as pc
 from ragkit.errors import CorruptIndexError, IndexFormatError, InputError
 from ragkit.retrieval.filters import Filter
 from ragkit.retrieval.hits import Candidates, Hit, top_k, top_k_sparse
-from ragkit.store.arrow_io import column_numpy, fsync_path, read_table, write_table
+from ragkit.store.arrow_io import column_numpy, read_table
+from ragkit.store.atomic import write_bytes_atomic, write_table_atomic
 
 __all__ = ["ShardedCollection", "GlobalBM25Stats", "write_layout", "open_collection", "LAYOUT"]
 
@@ -75,17 +75,9 @@ def write_layout(root: Path, shards: list[dict[str, Any]], bm25_index: str | Non
     """Write the statistics file, then ``shards.json`` atomically (it names the complete set)."""
     layout: dict[str, Any] = {"format": _FORMAT, "format_version": 1, "shards": shards, "bm25": None}
     if bm25_index is not None and stats is not None:
-        tmp = root / f".tmp-{_STATS}"
-        write_table(tmp, pa.table({"term": stats.terms, "df": pa.array(stats.df)}))
-        os.replace(tmp, root / _STATS)
+        write_table_atomic(root / _STATS, pa.table({"term": stats.terms, "df": pa.array(stats.df)}))
         layout["bm25"] = {"index": bm25_index, "n_docs": stats.n_docs, "total_len": stats.total_len, "stats": _STATS}
-    staged = root / f".tmp-{LAYOUT}"
-    with open(staged, "w", encoding="utf-8") as fh:
-        json.dump(layout, fh, indent=2, sort_keys=True)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(staged, root / LAYOUT)
-    fsync_path(root)
+    write_bytes_atomic(root / LAYOUT, json.dumps(layout, indent=2, sort_keys=True).encode("utf-8"))
     return layout
 
 
