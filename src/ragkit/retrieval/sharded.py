@@ -140,40 +140,40 @@ class _ShardedBM25Index:
         if isinstance(queries, str):
             raise InputError("search_rows expects a list of queries; wrap a single query as [query].")
         tokens = self.config.tokenizer.tokenize(list(queries))
+        flat = [t for toks in tokens for t in toks]
+        query_of = np.repeat(np.arange(len(tokens), dtype=np.int64), [len(toks) for toks in tokens])
+        lookup = self.term_ids.get
+        global_ids = np.fromiter((lookup(t, -1) for t in flat), dtype=np.int64, count=len(flat))
         if trace is not None:
             trace.lap("tokenize")
         per_shard, self.last_timings = [], []
         for part, (lo, hi) in zip(self.parts, self.owner.bounds, strict=True):
             start = time.perf_counter()
-            found = self._search_shard(part, tokens, k, None if allowed is None else allowed[lo:hi])
+            found = self._search_shard(part, flat, query_of, global_ids, len(tokens), k,
+                                       None if allowed is None else allowed[lo:hi])
             self.last_timings.append(time.perf_counter() - start)
             per_shard.append([Candidates(c.rows + lo, c.scores) for c in found])
         return _merge(per_shard, k)
 
-    def _search_shard(self, part: Any, tokens: list[list[str]], k: int, allowed: np.ndarray | None) -> list[Candidates]:
+    def _search_shard(self, part: Any, flat: list[str], query_of: np.ndarray, global_ids: np.ndarray, n_queries: int,
+                      k: int, allowed: np.ndarray | None) -> list[Candidates]:
+        """Score one shard's postings with the global IDF and average length (query terms given flat)."""
         import scipy.sparse as sp
 
         from ragkit.index.bm25.postings import gather
         from ragkit.index.bm25.scoring import tf_weight
 
         state = part._require_state()
-        vocab = part._vocabulary()
+        lookup = part._vocabulary().get
+        local = np.fromiter((lookup(t, -1) for t in flat), dtype=np.int64, count=len(flat))
+        known = (local >= 0) & (local < state.postings.n_terms) & (global_ids >= 0)
         cfg = self.config
-        local, global_, query_of = [], [], []
-        for q, toks in enumerate(tokens):
-            for t in toks:
-                lid, gid = vocab.get(t), self.term_ids.get(t)
-                if lid is not None and gid is not None and lid < state.postings.n_terms:
-                    local.append(lid)
-                    global_.append(gid)
-                    query_of.append(q)
-        terms = np.asarray(local, dtype=np.int64)
-        positions, slot = gather(state.postings, terms)
+        positions, slot = gather(state.postings, local[known])
         rows = state.postings.rows[positions].astype(np.int64)
         weights = tf_weight(cfg.variant, state.postings.tf[positions], state.doc_len[rows], self.avgdl, cfg.k1, cfg.b, cfg.delta)
-        weights *= self.idf[np.asarray(global_, dtype=np.int64)[slot]]
-        qrows = np.asarray(query_of, dtype=np.int64)[slot]
-        scores = sp.csr_matrix((weights, (qrows, rows)), shape=(len(tokens), state.n_rows))
+        weights *= self.idf[global_ids[known][slot]]
+        qrows = query_of[known][slot]
+        scores = sp.csr_matrix((weights, (qrows, rows)), shape=(n_queries, state.n_rows))
         scores.sum_duplicates()
         if allowed is not None:
             scores.data[~allowed[scores.indices]] = 0.0
