@@ -5,7 +5,7 @@ import math
 import pytest
 
 from ragkit import Document, InputError
-from ragkit.documents import validate_documents
+from ragkit.core.documents import validate_documents
 
 
 def test_document_keeps_fields() -> None:

@@ -3,11 +3,9 @@
 Importing ragkit is cheap: torch, sentence-transformers and faiss load on first use.
 """
 
-from ragkit._version import __version__
 from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker
-from ragkit.documents import Chunk, Document
-from ragkit.embedding import SentenceTransformerEmbedder
-from ragkit.errors import (
+from ragkit.core.documents import Chunk, Document
+from ragkit.core.errors import (
     AccessError,
     ConfigError,
     ConflictError,
@@ -23,20 +21,15 @@ from ragkit.errors import (
     NotBuiltError,
     RagkitError,
 )
+from ragkit.core.results import Hit
+from ragkit.core.version import __version__
+from ragkit.embedding import SentenceTransformerEmbedder
 from ragkit.index import BM25Index, BM25Tokenizer, FaissIndex
 from ragkit.pipeline import BatchConfig, build_collection, index_corpus, read_folder
-from ragkit.retrieval import (
-    RRF,
-    BM25Retriever,
-    DenseRetriever,
-    Hit,
-    HybridRetriever,
-    Principal,
-    ScoreFusion,
-    ShardedCollection,
-    open_collection,
-)
+from ragkit.search import RRF, BM25Retriever, DenseRetriever, HybridRetriever, ScoreFusion
 from ragkit.store import Collection, register_component
+from ragkit.store.access import Principal
+from ragkit.store.sharded import ShardedCollection, open_collection
 
 __all__ = [
     "AccessError", "BatchConfig", "ConflictError", "Principal",

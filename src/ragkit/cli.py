@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from ragkit.errors import RagkitError
+    from ragkit.core.errors import RagkitError
 
     try:
         return {"index": _index, "search": _search, "eval": _eval}[args.command](args)
@@ -119,7 +119,7 @@ def _retriever(collection: Any, mode: str, fusion: Any = "rrf") -> Any:
 
 def _search(args: argparse.Namespace) -> int:
     from ragkit import InputError
-    from ragkit.retrieval.sharded import open_collection
+    from ragkit.store.sharded import open_collection
 
     try:
         filters = json.loads(args.filter) if args.filter else None
@@ -161,7 +161,7 @@ def _search(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from ragkit.eval import load_beir
     from ragkit.pipeline import evaluate_retriever
-    from ragkit.retrieval.sharded import open_collection
+    from ragkit.store.sharded import open_collection
 
     dataset = load_beir(args.data, split=args.split)
     collection = open_collection(args.collection)

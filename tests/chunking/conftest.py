@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ragkit.chunking import get_token_counter
-from ragkit.documents import Chunk, Document
+from ragkit.core.documents import Chunk, Document
 
 InvariantCheck = Callable[[Document, Sequence[Chunk], int, str], None]
 
@@ -30,7 +30,9 @@ def assert_chunk_invariants(document: Document, chunks: Sequence[Chunk], max_tok
         assert text[c.start : c.end] == c.text
         assert c.text, "empty chunk"
         assert c.text == c.text.strip(), f"untrimmed chunk {c.text!r}"
-        assert _token_count(starts, c.start, c.end) <= max_tokens
+        # the one documented exception: a single character on which more tokens than the budget begin
+        # (byte-level tokenizers split some characters into several tokens) cannot be cut
+        assert _token_count(starts, c.start, c.end) <= max_tokens or len(c.text) == 1, c.text
         covered[c.start : c.end] = True
     for prev, nxt in pairwise(chunks):
         assert prev.start < nxt.start and prev.end < nxt.end, "chunks must advance through the text"

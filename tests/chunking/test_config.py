@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker
-from ragkit.documents import Document
-from ragkit.errors import ConfigError
-from ragkit.protocols import Chunker
+from ragkit.core.documents import Document
+from ragkit.core.errors import ConfigError
+from ragkit.core.protocols import Chunker
 
 ALL = [RecursiveChunker, SentenceChunker, MarkdownChunker]
 TOKEN_OVERLAP = [RecursiveChunker, MarkdownChunker]

@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from ragkit.chunking import MarkdownChunker
 from ragkit.chunking.markdown import markdown_sections
-from ragkit.documents import Document
+from ragkit.core.documents import Document
 
 GUIDE = """Intro before any heading.
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker, get_token_counter
-from ragkit.documents import Document
+from ragkit.core.documents import Document
 
 _REGEX_TOKEN = re.compile(r"\w+|[^\w\s]")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from ragkit.chunking import RecursiveChunker, get_token_counter
-from ragkit.documents import Document
-from ragkit.errors import InputError
+from ragkit.core.documents import Document
+from ragkit.core.errors import InputError
 
 # Ten sentences of five regex tokens each ("Alpha beta gamma delta." -> 4 words + ".").
 SENTENCES = [f"S{i} word word word." for i in range(10)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ragkit.chunking import SentenceChunker
-from ragkit.documents import Document
+from ragkit.core.documents import Document
 
 
 def _texts(chunker: SentenceChunker, text: str) -> list[str]:

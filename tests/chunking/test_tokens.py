@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from ragkit.chunking import HFTokenCounter, RegexTokenCounter, get_token_counter
+from ragkit.core.errors import ConfigError, InputError
 from ragkit.embedding.default_model import default_model_path
-from ragkit.errors import ConfigError, InputError
 
 
 def test_regex_counter_marks_words_and_punctuation() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit.documents import Document
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.documents import Document
+from ragkit.core.errors import ConfigError, InputError
 from ragkit.eval import BeirDataset, default_data_dir, load_beir
 
 

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.errors import ConfigError, InputError
 from ragkit.eval import METRIC_FORMS, EvalResult, evaluate
 
 ALL = ("ndcg@1", "ndcg@2", "ndcg@10", "recall@2", "recall@3", "recall@10", "precision@2",

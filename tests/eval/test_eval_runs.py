@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
 from ragkit.eval import doc_level_run, evaluate
 
 

@@ -10,11 +10,11 @@ import pytest
 
 import ragkit
 from ragkit import ConfigError, IndexFormatError, InputError
+from ragkit.core.results import Candidates, LegScore
 from ragkit.eval import FusionConfig, FusionWorkbench, evaluate, fusion_grid
 from ragkit.eval.fusion_config import normalize_segments
 from ragkit.pipeline import retrieve_run
-from ragkit.retrieval.fusion import RRF, ScoreFusion, normalize
-from ragkit.retrieval.hits import Candidates, LegScore
+from ragkit.search.fusion import RRF, ScoreFusion, normalize
 
 
 def random_legs(seed: int, n_queries: int = 12, n_docs: int = 40) -> tuple[dict[str, str], dict[str, dict]]:
@@ -31,7 +31,7 @@ def random_legs(seed: int, n_queries: int = 12, n_docs: int = 40) -> tuple[dict[
 
 
 def reference_fusion(runs: dict[str, dict], qid: str, fusion: RRF | ScoreFusion, depth: int) -> dict[str, float]:
-    """Fuse one query with ragkit.retrieval.fusion, document ids mapped to integer rows."""
+    """Fuse one query with ragkit.search.fusion, document ids mapped to integer rows."""
     legs = []
     for leg in ("bm25", "dense"):
         ranked = sorted(runs[leg][qid].items(), key=lambda kv: -kv[1])

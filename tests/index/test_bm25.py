@@ -150,7 +150,7 @@ def test_postings_pointing_outside_the_rows_are_caught_on_first_use(tmp_path: Pa
     import pyarrow as pa
 
     from ragkit import CorruptIndexError
-    from ragkit.store.arrow_io import read_table, write_table
+    from ragkit.core.arrow_io import read_table, write_table
 
     index = BM25Index().build(CORPUS)
     index.save(tmp_path)

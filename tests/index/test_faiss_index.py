@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from ragkit import ConfigError, DimensionMismatchError, EmptyCorpusError, FaissIndex, InputError, NotBuiltError
-from ragkit._deps import faiss_gpu_count
+from ragkit.core.deps import faiss_gpu_count
 
 
 def unit_vectors(n: int, d: int = 32, seed: int = 0) -> np.ndarray:

@@ -158,8 +158,8 @@ def test_an_access_field_nobody_has_hides_everything() -> None:
 
 
 def test_a_custom_leg_that_ignores_the_mask_still_cannot_leak(animal_collection: Collection) -> None:
-    from ragkit.retrieval.base import BaseRetriever
-    from ragkit.retrieval.hits import Candidates
+    from ragkit.core.results import Candidates
+    from ragkit.search.base import BaseRetriever
 
     class Leaky(BaseRetriever):  # returns every row, never asks for the pre-filter
         name = "leaky"

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from ragkit import RRF, ConfigError, InputError, ScoreFusion
-from ragkit.retrieval import Candidates, normalize
+from ragkit.core.results import Candidates
+from ragkit.search import normalize
 
 
 def cands(rows: list[int], scores: list[float]) -> Candidates:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from ragkit import ConfigError
-from ragkit.retrieval.fusion import ScoreFusion, normalize
-from ragkit.retrieval.hits import Candidates
+from ragkit.core.results import Candidates
+from ragkit.search.fusion import ScoreFusion, normalize
 
 
 def test_rank_normalization_known_values() -> None:

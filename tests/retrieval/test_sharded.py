@@ -8,7 +8,7 @@ import pytest
 
 import ragkit
 from ragkit import BM25Index, FaissIndex, ShardedCollection
-from ragkit.retrieval.sharded import LAYOUT
+from ragkit.store.sharded import LAYOUT
 from ragkit.testing import HashEmbedder
 
 QUERIES = ["cats and dogs", "animals that fly or swim", "legs", "purr sleep day", "unknownword"]

@@ -7,14 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from ragkit._validation import check_k
 from ragkit.cache.semantic import SemanticCache
-from ragkit.errors import ConfigError
-from ragkit.observe.querylog import filters_key
+from ragkit.core.errors import ConfigError
+from ragkit.core.protocols import Embedder
+from ragkit.core.results import Hit
+from ragkit.core.validation import check_k
 from ragkit.observe.trace import Trace
-from ragkit.protocols import Embedder
-from ragkit.retrieval.base import BaseRetriever, check_queries
-from ragkit.retrieval.hits import Hit
+from ragkit.search.base import BaseRetriever, check_queries
+from ragkit.store.filters import filters_key
 
 __all__ = ["CachedRetriever"]
 

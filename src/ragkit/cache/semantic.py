@@ -25,8 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ragkit._validation import check_float, check_int
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_float, check_int
 
 __all__ = ["CacheHit", "SemanticCache"]
 

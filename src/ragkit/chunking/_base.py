@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import numpy as np
 
 from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
-from ragkit.documents import Chunk, Document, MetadataValue, validate_documents
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.documents import Chunk, Document, MetadataValue, validate_documents
+from ragkit.core.errors import ConfigError, InputError
 
 __all__ = ["ChunkerBase", "ChunkSpan"]
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ragkit._validation import check_int, check_str
 from ragkit.chunking._base import ChunkerBase, ChunkSpan
 from ragkit.chunking.recursive import check_overlap
 from ragkit.chunking.spans import merge_pieces, split_recursive
 from ragkit.chunking.tokens import DEFAULT_TOKENIZER
+from ragkit.core.validation import check_int, check_str
 
 __all__ = ["MarkdownChunker", "markdown_sections"]
 
@@ -83,7 +83,7 @@ class MarkdownChunker(ChunkerBase):
         ConfigError: if a parameter is out of range or of the wrong type.
 
     Example:
-        >>> from ragkit.documents import Document
+        >>> from ragkit.core.documents import Document
         >>> chunker = MarkdownChunker(max_tokens=50, overlap=0, tokenizer="regex")
         >>> doc = Document(id="d", text="# Guide\\nIntro.\\n## Install\\nRun pip.")
         >>> [(c.text, c.metadata["headings"]) for c in chunker.chunk(doc)]

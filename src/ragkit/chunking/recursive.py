@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ragkit._validation import check_int, check_str
 from ragkit.chunking._base import ChunkerBase, ChunkSpan
 from ragkit.chunking.spans import merge_pieces, split_recursive
 from ragkit.chunking.tokens import DEFAULT_TOKENIZER
-from ragkit.errors import ConfigError
+from ragkit.core.errors import ConfigError
+from ragkit.core.validation import check_int, check_str
 
 __all__ = ["RecursiveChunker"]
 
@@ -47,7 +47,7 @@ class RecursiveChunker(ChunkerBase):
         ConfigError: if a parameter is out of range or of the wrong type.
 
     Example:
-        >>> from ragkit.documents import Document
+        >>> from ragkit.core.documents import Document
         >>> chunker = RecursiveChunker(max_tokens=4, overlap=0, tokenizer="regex")
         >>> [c.text for c in chunker.chunk(Document(id="d", text="One two.\\n\\nThree four five."))]
         ['One two.', 'Three four five.']

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ragkit._validation import check_int, check_str
 from ragkit.chunking._base import ChunkerBase, ChunkSpan
 from ragkit.chunking.spans import merge_pieces, split_sentences
 from ragkit.chunking.tokens import DEFAULT_TOKENIZER
+from ragkit.core.validation import check_int, check_str
 
 __all__ = ["SentenceChunker"]
 
@@ -36,7 +36,7 @@ class SentenceChunker(ChunkerBase):
         ConfigError: if a parameter is out of range or of the wrong type.
 
     Example:
-        >>> from ragkit.documents import Document
+        >>> from ragkit.core.documents import Document
         >>> chunker = SentenceChunker(max_tokens=6, overlap_sentences=1, tokenizer="regex")
         >>> [c.text for c in chunker.chunk(Document(id="d", text="A b. C d. E f."))]
         ['A b. C d.', 'C d. E f.']

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ragkit.errors import ConfigError, InputError, MissingDependencyError
+from ragkit.core.errors import ConfigError, InputError, MissingDependencyError
 
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer

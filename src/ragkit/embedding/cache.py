@@ -26,10 +26,10 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.atomic import write_bytes_atomic
+from ragkit.core.errors import ConfigError
+from ragkit.core.protocols import Embedder
 from ragkit.embedding.sentence_transformer import check_texts
-from ragkit.errors import ConfigError
-from ragkit.protocols import Embedder
-from ragkit.store.atomic import write_bytes_atomic
 
 __all__ = ["CachedEmbedder", "EmbeddingCache", "default_cache_dir"]
 

@@ -7,12 +7,12 @@ file is refused instead of silently producing different vectors.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from pathlib import Path
 
-from ragkit.errors import MissingDependencyError, ModelIntegrityError
+from ragkit.core.errors import MissingDependencyError, ModelIntegrityError
+from ragkit.core.hashing import sha256_file
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -37,14 +37,6 @@ def is_default_model(name: str) -> bool:
     """True if ``name`` refers to the default model (with or without its organisation)."""
     return name in _ALIASES
 
-
-def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk_size):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_model_path(*, verify: bool = True) -> Path:

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ragkit._validation import check_choice, check_int, check_str
+from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.validation import check_choice, check_int, check_str
 from ragkit.embedding.default_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, default_model_path, is_default_model
 from ragkit.embedding.prompts import default_prompts
-from ragkit.errors import ConfigError, InputError
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ragkit._records import json_object, record_id, text_field
-from ragkit._validation import check_str
-from ragkit.documents import Document
-from ragkit.errors import InputError
+from ragkit.core.documents import Document
+from ragkit.core.errors import InputError
+from ragkit.core.records import json_object, record_id, text_field
+from ragkit.core.validation import check_str
 
 __all__ = ["BeirDataset", "load_beir", "default_data_dir"]
 
@@ -58,7 +58,7 @@ class BeirDataset:
 def load_beir(path: str | os.PathLike[str], split: str = "test") -> BeirDataset:
     """Read a BEIR folder: its corpus, the queries judged in ``split`` and their qrels.
 
-    Each corpus record becomes a :class:`~ragkit.documents.Document` with ``id = _id``,
+    Each corpus record becomes a :class:`~ragkit.core.documents.Document` with ``id = _id``,
     ``text = title + "\\n\\n" + text`` (just the non-blank one when the other is blank) and
     ``metadata = {"title": title}``. Records whose title and text are both blank are
     skipped with a logged warning. Files are read line by line.

@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ragkit._deps import require
-from ragkit._validation import check_int
+from ragkit.core.deps import require
+from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.protocols import Chunker, Embedder
+from ragkit.core.validation import check_int
 from ragkit.embedding.cache import CachedEmbedder
-from ragkit.errors import ConfigError, InputError
 from ragkit.eval.fusion_config import FusionConfig
 from ragkit.eval.runs import doc_level_run
 from ragkit.eval.workbench import FusionWorkbench
-from ragkit.protocols import Chunker, Embedder
 
 if TYPE_CHECKING:
     import pandas as pd

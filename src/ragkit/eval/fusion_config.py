@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ragkit._validation import check_choice, check_float, check_int
-from ragkit.errors import ConfigError
-from ragkit.retrieval.fusion import RRF, ScoreFusion
+from ragkit.core.errors import ConfigError
+from ragkit.core.validation import check_choice, check_float, check_int
+from ragkit.search.fusion import RRF, ScoreFusion
 
 __all__ = ["FusionConfig", "FusionMethod", "ScoreNormalization", "fuse_segments", "normalize_segments"]
 

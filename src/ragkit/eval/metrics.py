@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.errors import ConfigError, InputError
 
 __all__ = ["EvalResult", "evaluate", "METRIC_FORMS"]
 

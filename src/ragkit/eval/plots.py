@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ragkit._deps import require
-from ragkit.errors import InputError
+from ragkit.core.deps import require
+from ragkit.core.errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
 
 __all__ = ["chunk_ids", "chunk_level_run", "doc_level_run"]
 

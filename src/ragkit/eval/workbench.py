@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._validation import check_int, check_str
-from ragkit.errors import ConfigError, IndexFormatError, InputError
+from ragkit.core.atomic import write_table_atomic
+from ragkit.core.errors import ConfigError, IndexFormatError, InputError
+from ragkit.core.results import LegScore
+from ragkit.core.validation import check_int, check_str
 from ragkit.eval.fusion_config import FusionConfig, fuse_segments
 from ragkit.eval.metrics import EvalResult, evaluate
-from ragkit.retrieval.hits import LegScore
-from ragkit.store.atomic import write_table_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ragkit.protocols import Retriever
+    from ragkit.core.protocols import Retriever
 
 __all__ = ["FusionWorkbench", "FusedHit", "fusion_grid"]
 
@@ -40,7 +40,7 @@ _FORMAT_VERSION = 1
 class FusedHit:
     """One fused document: its fused rank and score, and its rank and raw score in every leg.
 
-    ``legs`` maps each fused leg's name to a :class:`~ragkit.retrieval.hits.LegScore`, or to
+    ``legs`` maps each fused leg's name to a :class:`~ragkit.core.results.LegScore`, or to
     ``None`` when that leg did not return the document.
     """
 
@@ -221,7 +221,7 @@ class FusionWorkbench:
 
         Needs pandas (``pip install 'ragkit[notebook]'``).
         """
-        from ragkit._deps import require
+        from ragkit.core.deps import require
 
         pd = require("pandas", extra="notebook")
         rows = []

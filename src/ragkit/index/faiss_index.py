@@ -14,9 +14,9 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from ragkit._deps import faiss_gpu_count, require
-from ragkit._validation import check_choice, check_float, check_int, check_k, check_str
-from ragkit.errors import (
+from ragkit.core.arrow_io import column_numpy, read_table, write_table
+from ragkit.core.deps import faiss_gpu_count, require
+from ragkit.core.errors import (
     ConfigError,
     CorruptIndexError,
     DimensionMismatchError,
@@ -24,11 +24,12 @@ from ragkit.errors import (
     InputError,
     NotBuiltError,
 )
+from ragkit.core.results import Candidates
+from ragkit.core.topk import top_k
+from ragkit.core.validation import check_choice, check_float, check_int, check_k, check_str
 from ragkit.index.vector.gpu import set_search_parameter, to_gpus
 from ragkit.index.vector.selection import choose_factory
 from ragkit.index.vector.tuning import EF_SEARCH_GRID, NPROBE_GRID, TuningResult, sweep
-from ragkit.retrieval.hits import Candidates, top_k
-from ragkit.store.arrow_io import column_numpy, read_table, write_table
 
 __all__ = ["FaissConfig", "FaissIndex", "check_vectors"]
 

@@ -4,9 +4,10 @@ from ragkit.observe.drift import DriftThresholds, compare_windows, leg_agreement
 from ragkit.observe.metrics import DEFAULT_BUCKETS, Metrics
 from ragkit.observe.observed import ObservedRetriever
 from ragkit.observe.otel import export_trace
-from ragkit.observe.querylog import LOG_SCHEMA, QueryLog, filters_key, log_records, read_log
+from ragkit.observe.querylog import LOG_SCHEMA, QueryLog, log_records, read_log
 from ragkit.observe.replay import overlap_at_k, replay
 from ragkit.observe.trace import LegTrace, Stage, StageHook, Trace
+from ragkit.store.filters import filters_key
 
 __all__ = [
     "DEFAULT_BUCKETS", "DriftThresholds", "LOG_SCHEMA", "LegTrace", "Metrics", "ObservedRetriever", "QueryLog", "Stage",

@@ -21,8 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit._validation import check_float, check_int
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_float, check_int
 
 __all__ = ["DriftThresholds", "compare_windows", "leg_agreement", "leg_top1", "psi", "window_stats"]
 

@@ -21,7 +21,7 @@ from contextlib import ContextDecorator
 from dataclasses import dataclass
 from typing import Any
 
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.errors import ConfigError, InputError
 from ragkit.observe.trace import Stage, StageHook, Trace
 
 __all__ = ["DEFAULT_BUCKETS", "Metrics"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ragkit._validation import check_str
+from ragkit.core.results import Hit
+from ragkit.core.validation import check_str
 from ragkit.observe.metrics import Metrics
 from ragkit.observe.querylog import QueryLog, log_records
 from ragkit.observe.trace import StageHook, Trace
-from ragkit.retrieval.hits import Hit
 
 __all__ = ["ObservedRetriever"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ragkit._deps import require
-from ragkit.errors import InputError
+from ragkit.core.deps import require
+from ragkit.core.errors import InputError
 from ragkit.observe.trace import Trace
 
 __all__ = ["export_trace"]

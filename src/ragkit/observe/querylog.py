@@ -15,7 +15,6 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import threading
@@ -26,10 +25,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._validation import check_int, check_str
-from ragkit.errors import CorruptIndexError, InputError
+from ragkit.core.errors import CorruptIndexError, InputError
+from ragkit.core.results import Hit
+from ragkit.core.validation import check_int, check_str
 from ragkit.observe.trace import Trace
-from ragkit.retrieval.hits import Hit
+from ragkit.store.filters import filters_key
 
 __all__ = ["LOG_SCHEMA", "QueryLog", "log_records", "read_log"]
 
@@ -56,15 +56,6 @@ LOG_SCHEMA = pa.schema([
 ])
 _SEGMENT = re.compile(r"^(?P<prefix>.+)-(?P<stamp>\d{8}T\d{6}Z)-(?P<seq>\d{6})\.arrow$")
 
-
-def filters_key(filters: Mapping[str, Any] | None) -> str | None:
-    """Canonical JSON of a metadata filter (``None`` for no filter)."""
-    if not filters:
-        return None
-    try:
-        return json.dumps(filters, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"The filter {filters!r} cannot be written as JSON ({exc}); use plain JSON values.") from exc
 
 
 def log_records(queries: Sequence[str], results: Sequence[Sequence[Hit]], trace: Trace, *, k: int,

@@ -15,8 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit._validation import check_choice, check_int
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_choice, check_int
 
 __all__ = ["overlap_at_k", "replay"]
 

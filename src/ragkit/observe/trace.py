@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.retrieval.hits import Candidates
+from ragkit.core.results import Candidates
 
 __all__ = ["LegTrace", "Stage", "StageHook", "Trace"]
 

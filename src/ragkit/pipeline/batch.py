@@ -22,15 +22,15 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._validation import check_choice, check_int
-from ragkit.errors import ConfigError, EmptyCorpusError
+from ragkit.core.errors import ConfigError, EmptyCorpusError
+from ragkit.core.protocols import Chunker, Embedder
+from ragkit.core.validation import check_choice, check_int
 from ragkit.pipeline.build import _name_indexes, _warn_if_truncating
 from ragkit.pipeline.encoding import ShardEncoder
 from ragkit.pipeline.finalize import merge_shards, write_sharded
 from ragkit.pipeline.shard_work import chunk_documents
 from ragkit.pipeline.shards import Ledger, fingerprint, write_shard
 from ragkit.pipeline.sources import Source, open_source
-from ragkit.protocols import Chunker, Embedder
 from ragkit.store.registry import component_config
 
 __all__ = ["BatchConfig", "BuildReport", "index_corpus", "STAGING"]
@@ -173,7 +173,7 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
     elif options:
         raise ConfigError(f"index_corpus got both config= and options {sorted(options)}; give one or the other.")
     if config.engine == "ray":
-        from ragkit._deps import require
+        from ragkit.core.deps import require
 
         require("ray", extra="ray")
     src = open_source(source) if isinstance(source, (str, Path)) else source
@@ -237,9 +237,9 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
 
 def _check_output(out: Path, sharded: bool) -> None:
     """Refuse, before any work, an output folder the final save would refuse or mix up."""
-    from ragkit.retrieval.sharded import LAYOUT
     from ragkit.store.folder import check_target
     from ragkit.store.manifest import MANIFEST
+    from ragkit.store.sharded import LAYOUT
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"The output {out} is a file; give a folder path.")

@@ -6,9 +6,9 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ragkit.documents import Document, validate_documents
-from ragkit.errors import ConfigError, EmptyCorpusError
-from ragkit.protocols import Chunker, Embedder
+from ragkit.core.documents import Document, validate_documents
+from ragkit.core.errors import ConfigError, EmptyCorpusError
+from ragkit.core.protocols import Chunker, Embedder
 from ragkit.store.chunks import chunks_to_table
 from ragkit.store.collection import Collection
 from ragkit.store.registry import component_config

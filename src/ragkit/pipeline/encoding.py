@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ragkit._validation import check_int
-from ragkit.protocols import Embedder
+from ragkit.core.protocols import Embedder
+from ragkit.core.validation import check_int
 
 __all__ = ["ShardEncoder", "cuda_device_count"]
 
@@ -35,7 +35,7 @@ class ShardEncoder:
     * With more than one CUDA device (and ``multi_gpu=True``), a sentence-transformers
       multi-process pool encodes with one process per device.
 
-    Other embedders (any :class:`~ragkit.protocols.Embedder`) get the sorting and slicing.
+    Other embedders (any :class:`~ragkit.core.protocols.Embedder`) get the sorting and slicing.
 
     Args:
         embedder: the document embedder.

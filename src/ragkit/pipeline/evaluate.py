@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ragkit._validation import check_choice, check_int
+from ragkit.core.validation import check_choice, check_int
 from ragkit.eval import EvalResult, doc_level_run, evaluate
 from ragkit.eval.runs import chunk_ids
 
 if TYPE_CHECKING:
     from ragkit.eval import BeirDataset
-    from ragkit.retrieval.base import BaseRetriever
+    from ragkit.search.base import BaseRetriever
 
 __all__ = ["evaluate_retriever", "retrieve_run"]
 

@@ -11,10 +11,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.errors import EmptyCorpusError, InputError
+from ragkit.core.errors import EmptyCorpusError, InputError
+from ragkit.core.protocols import Embedder
 from ragkit.pipeline.shard_work import TextColumn
 from ragkit.pipeline.shards import Ledger, read_shard, shard_vectors
-from ragkit.protocols import Embedder
 from ragkit.store.collection import Collection
 from ragkit.store.registry import component_config, resolve_component
 
@@ -80,7 +80,7 @@ def write_sharded(out: Path, ledger: Ledger, indices: list[int], named: Mapping[
     Only one shard is in memory at a time. The layout is searched as one collection by
     :class:`ragkit.retrieval.ShardedCollection`.
     """
-    from ragkit.retrieval.sharded import GlobalBM25Stats, write_layout
+    from ragkit.store.sharded import GlobalBM25Stats, write_layout
 
     entries, stats = [], GlobalBM25Stats.empty()
     bm25_name = next((n for n, i in named.items() if i.kind == "bm25"), None)

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from ragkit._deps import require
+from ragkit.core.deps import require
+from ragkit.core.protocols import Chunker, Embedder
 from ragkit.pipeline.shard_work import bytes_to_table, chunk_documents, table_to_bytes
 from ragkit.pipeline.shards import Ledger, write_shard
 from ragkit.pipeline.sources import Source
-from ragkit.protocols import Chunker, Embedder
 from ragkit.store.registry import component_config, resolve_component
 
 if TYPE_CHECKING:

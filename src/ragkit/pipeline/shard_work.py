@@ -8,8 +8,8 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from ragkit.core.protocols import Chunker
 from ragkit.pipeline.sources._base import table_documents
-from ragkit.protocols import Chunker
 from ragkit.store.chunks import chunks_to_table
 
 __all__ = ["chunk_documents", "table_to_bytes", "bytes_to_table", "TextColumn"]

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.errors import ConfigError, CorruptIndexError
-from ragkit.store.arrow_io import read_table
-from ragkit.store.atomic import write_bytes_atomic, write_table_atomic
+from ragkit.core.arrow_io import read_table
+from ragkit.core.atomic import write_bytes_atomic, write_table_atomic
+from ragkit.core.errors import ConfigError, CorruptIndexError
 
 __all__ = ["Ledger", "shard_name", "write_shard", "read_shard", "shard_vectors", "fingerprint"]
 

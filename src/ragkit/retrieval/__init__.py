@@ -1,12 +1,15 @@
-"""Retrievers, fusion and filters."""
+"""Moved: retrievers and fusion to :mod:`ragkit.search`; filters, access control and sharded collections to :mod:`ragkit.store`.
 
-from ragkit.retrieval.access import Principal
-from ragkit.retrieval.filters import OPERATORS, Filter, filter_mask
-from ragkit.retrieval.fusion import RRF, ScoreFusion, normalize
-from ragkit.retrieval.hits import Candidates, Hit, LegScore
-from ragkit.retrieval.hybrid import HybridRetriever
-from ragkit.retrieval.sharded import ShardedCollection, open_collection
-from ragkit.retrieval.single import BM25Retriever, DenseRetriever
+This package is removed in ragkit 0.3.
+"""
+
+from ragkit.core.deprecation import warn_moved
+
+warn_moved(__name__, "ragkit.search (retrievers, fusion) and ragkit.store (filters, Principal, ShardedCollection)")
+
+from ragkit.core.results import Candidates, Hit, LegScore  # noqa: E402
+from ragkit.search import RRF, BM25Retriever, DenseRetriever, HybridRetriever, ScoreFusion, normalize  # noqa: E402
+from ragkit.store import OPERATORS, Filter, Principal, ShardedCollection, filter_mask, open_collection  # noqa: E402
 
 __all__ = [
     "OPERATORS", "RRF", "BM25Retriever", "Candidates", "DenseRetriever", "Filter", "Hit",

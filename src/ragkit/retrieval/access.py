@@ -1,69 +1,7 @@
-"""Access control: who may see which chunk, applied inside every leg before top-k.
+"""Moved to :mod:`ragkit.store.access` (this path is removed in ragkit 0.3)."""
 
-A collection declares an access field (:meth:`Collection.set_access_field`), a metadata
-field holding a tenant id (str) or ACL groups (list of str). A :class:`Principal` has an id
-and groups; it sees a chunk when one of its tokens (id or groups) is in the chunk's field.
-A chunk without the field is visible to nobody. Retrievers over such a collection refuse
-to search until bound: ``retriever.bind(principal)``; the principal's row mask is ANDed
-into every leg's pre-filter, so no leg ever ranks a chunk the principal may not see.
-"""
+from ragkit.core.deprecation import warn_moved
 
-from __future__ import annotations
+warn_moved(__name__, "ragkit.store.access")
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
-import numpy as np
-import pyarrow as pa
-
-from ragkit.errors import InputError
-from ragkit.retrieval.filters import filter_mask
-
-__all__ = ["Principal", "access_rows"]
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The user (or service) a search runs for: an id and the groups it belongs to.
-
-    Hashable and immutable, so caches can key on it. Tokens are compared exactly
-    (case-sensitive).
-
-    Example:
-        >>> p = Principal("alice", groups=["team-a", "staff"])
-        >>> sorted(p.tokens)
-        ['alice', 'staff', 'team-a']
-
-    Raises:
-        InputError: an empty id or a group that is not a non-empty str.
-    """
-
-    id: str
-    groups: frozenset[str] = field(default_factory=frozenset)
-
-    def __init__(self, id: str, groups: Iterable[str] = ()) -> None:
-        if not isinstance(id, str) or not id:
-            raise InputError(f"Principal id must be a non-empty str. Got {id!r}.")
-        if isinstance(groups, str):
-            raise InputError(f"Principal groups must be a list of str, got the single str {groups!r}; wrap it as [{groups!r}].")
-        members = frozenset(groups)
-        bad = [g for g in members if not isinstance(g, str) or not g]
-        if bad:
-            raise InputError(f"Principal groups must be non-empty str. Got {bad[:5]!r}.")
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "groups", members)
-
-    @property
-    def tokens(self) -> frozenset[str]:
-        """Everything this principal matches in an access field: its id and its groups."""
-        return self.groups | {self.id}
-
-
-def access_rows(chunks: pa.Table, access_field: str, principal: Principal) -> np.ndarray:
-    """Boolean mask of the rows of ``chunks`` that ``principal`` may see."""
-    kind = chunks.schema.field("metadata").type.field(access_field).type
-    if pa.types.is_null(kind) or (pa.types.is_list(kind) and pa.types.is_null(kind.value_type)):
-        return np.zeros(chunks.num_rows, dtype=bool)  # no chunk names anyone
-    mask = filter_mask(chunks, {access_field: {"$in": sorted(principal.tokens)}})
-    assert mask is not None
-    return mask
+from ragkit.store.access import *  # noqa: E402, F403

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from ragkit.documents import Chunk
-from ragkit.errors import CorruptIndexError, InputError
+from ragkit.core.documents import Chunk
+from ragkit.core.errors import CorruptIndexError, InputError
 
 __all__ = ["CHUNK_COLUMNS", "chunks_to_table", "check_chunk_table"]
 

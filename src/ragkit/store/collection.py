@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.errors import AccessError, ConfigError, InputError, ModelMismatchError, RagkitError
-from ragkit.protocols import Embedder
-from ragkit.retrieval.filters import Filter, filter_mask
-from ragkit.retrieval.hits import Candidates, Hit, LegScore
+from ragkit.core.errors import AccessError, ConfigError, InputError, ModelMismatchError, RagkitError
+from ragkit.core.protocols import Embedder
+from ragkit.core.results import Candidates, Hit, LegScore
 from ragkit.store import folder, persist, updates
+from ragkit.store.filters import Filter, filter_mask
 from ragkit.store.registry import resolve_component
 from ragkit.store.rwlock import ReadWriteLock
 
 if TYPE_CHECKING:
-    from ragkit.retrieval.access import Principal
+    from ragkit.store.access import Principal
 
 __all__ = ["Collection"]
 
@@ -194,7 +194,7 @@ class Collection:
 
     def access_mask(self, principal: Principal) -> np.ndarray:
         """Rows ``principal`` may see (all rows when the collection has no access field)."""
-        from ragkit.retrieval.access import Principal, access_rows
+        from ragkit.store.access import Principal, access_rows
 
         if not isinstance(principal, Principal):
             raise InputError(f"principal must be a ragkit Principal. Got {type(principal).__name__}.")

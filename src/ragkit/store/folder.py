@@ -27,9 +27,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ragkit.errors import ConflictError, IndexFormatError
-from ragkit.store._faults import checkpoint
-from ragkit.store.arrow_io import fsync_path
+from ragkit.core.arrow_io import fsync_path
+from ragkit.core.errors import ConflictError, IndexFormatError
+from ragkit.core.faults import checkpoint
 from ragkit.store.manifest import MANIFEST, read_manifest, resolve_member, seal_manifest
 
 __all__ = ["writer_lock", "new_data_dir", "commit_manifest", "remove_stale", "open_snapshot", "collect_garbage", "check_base"]

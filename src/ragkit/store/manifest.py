@@ -8,8 +8,8 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ragkit.embedding.default_model import sha256_file
-from ragkit.errors import CorruptIndexError, IndexFormatError
+from ragkit.core.errors import CorruptIndexError, IndexFormatError
+from ragkit.core.hashing import sha256_file
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "describe_file", "read_manifest", "resolve_member", "seal_manifest",
            "verify_files"]

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._version import __version__
-from ragkit.errors import CorruptIndexError, IndexFormatError, ModelMismatchError
-from ragkit.protocols import Embedder
+from ragkit.core.arrow_io import column_numpy, read_table, write_table
+from ragkit.core.errors import CorruptIndexError, IndexFormatError, ModelMismatchError
+from ragkit.core.faults import checkpoint
+from ragkit.core.protocols import Embedder
+from ragkit.core.version import __version__
 from ragkit.store import updates
-from ragkit.store._faults import checkpoint
-from ragkit.store.arrow_io import column_numpy, read_table, write_table
 from ragkit.store.chunks import check_chunk_table
 from ragkit.store.manifest import FORMAT, FORMAT_VERSION, describe_file, resolve_member, verify_files
 from ragkit.store.registry import component_config, resolve_component

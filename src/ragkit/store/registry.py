@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ragkit.errors import ConfigError, IndexFormatError
+from ragkit.core.errors import ConfigError, IndexFormatError
 
 __all__ = ["register_component", "resolve_component", "component_config"]
 

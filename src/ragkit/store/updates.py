@@ -13,8 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.documents import Chunk, Document, _check_metadata_item, validate_documents
-from ragkit.errors import EmptyCorpusError, InputError
+from ragkit.core.documents import Chunk, Document, _check_metadata_item, validate_documents
+from ragkit.core.errors import EmptyCorpusError, InputError
 from ragkit.store.chunks import chunks_to_table
 
 __all__ = ["chunk_ids", "rows_for_ids", "to_chunks", "append_chunks", "blank_dead_rows"]

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.documents import Document
-from ragkit.errors import RagkitError
-from ragkit.protocols import Chunker, Embedder
+from ragkit.core.documents import Document
+from ragkit.core.errors import RagkitError
+from ragkit.core.protocols import Chunker, Embedder
 from ragkit.store.registry import resolve_component
 
 __all__ = ["check_component", "ContractViolation"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ragkit.documents import Document
+from ragkit.core.documents import Document
 
 __all__ = ["synthetic_documents", "synthetic_queries"]
 

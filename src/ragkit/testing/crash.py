@@ -3,7 +3,7 @@
 Used by ragkit's fault-injection tests and usable for your own: :func:`crash_writer` runs a
 script of changes (each followed by a save) in a child forked from the calling process
 (POSIX; forking keeps each run to a fraction of a second), armed to die at the N-th crash
-point of the write path (see ``ragkit.store._faults``); :func:`count_crash_points` runs it
+point of the write path (see ``ragkit.core.faults``); :func:`count_crash_points` runs it
 once unarmed and reports the points, labelled with the save they belong to.
 """
 
@@ -25,13 +25,13 @@ Step = tuple[str, list[Any]]
 
 
 def _documents(items: list[dict[str, Any]]) -> list[Any]:
-    from ragkit.documents import Document
+    from ragkit.core.documents import Document
 
     return [Document(id=d["id"], text=d["text"], metadata=d.get("metadata", {})) for d in items]
 
 
 def _run(root: str, steps: Sequence[Step], kill_at: int, trace: str | None) -> None:
-    from ragkit.store import _faults
+    from ragkit.core import faults as _faults
     from ragkit.store.collection import Collection
 
     _faults.arm(kill_at=kill_at, trace=trace)

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit._validation import check_int
+from ragkit.core.validation import check_int
 from ragkit.embedding.sentence_transformer import check_texts
 
 __all__ = ["HashEmbedder"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.retrieval.hits import Hit
+from ragkit.core.results import Hit
 
 __all__ = ["LoadReport", "run_load", "fingerprint"]
 

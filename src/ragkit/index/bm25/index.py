@@ -16,13 +16,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit._validation import check_choice, check_float, check_k
-from ragkit.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.arrow_io import column_numpy, read_table, write_table
+from ragkit.core.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.results import Candidates
+from ragkit.core.topk import top_k_block, top_k_sparse
+from ragkit.core.validation import check_choice, check_float, check_k
 from ragkit.index.bm25.postings import Postings, build_postings, gather
 from ragkit.index.bm25.scoring import VARIANTS, Variant, idf, tf_weight
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
-from ragkit.retrieval.hits import Candidates, top_k_block, top_k_sparse
-from ragkit.store.arrow_io import column_numpy, read_table, write_table
 
 __all__ = ["BM25Config", "BM25Index"]
 

@@ -9,8 +9,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ragkit._validation import check_choice, check_str
-from ragkit.errors import ConfigError, MissingDependencyError
+from ragkit.core.errors import ConfigError, MissingDependencyError
+from ragkit.core.validation import check_choice, check_str
 from ragkit.index.bm25.stopwords import STOPWORDS
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from ragkit._deps import faiss_gpu_count, require
+from ragkit.core.deps import faiss_gpu_count, require
 
 __all__ = ["to_gpus", "set_search_parameter"]
 

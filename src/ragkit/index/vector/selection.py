@@ -12,8 +12,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from ragkit._validation import check_int
-from ragkit.errors import ConfigError
+from ragkit.core.errors import ConfigError
+from ragkit.core.validation import check_int
 
 __all__ = ["IndexChoice", "choose_factory", "estimate_bytes"]
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
-from ragkit.documents import Document
+from ragkit.core.documents import Document
 
 __all__ = ["DOCUMENT_SCHEMA", "ShardSpec", "Source", "documents_table", "table_documents", "iter_batches"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
 from ragkit.pipeline.sources.jsonl import JsonlSource
 
 __all__ = ["BeirSource"]

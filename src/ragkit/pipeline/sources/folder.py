@@ -9,9 +9,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from ragkit._validation import check_int
-from ragkit.documents import Document
-from ragkit.errors import InputError
+from ragkit.core.documents import Document
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_int
 from ragkit.pipeline.sources._base import ShardSpec, documents_table, table_documents
 from ragkit.pipeline.sources.html import html_to_text
 

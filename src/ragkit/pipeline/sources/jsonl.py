@@ -8,9 +8,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from ragkit._records import json_object, record_id, text_field
-from ragkit._validation import check_int
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.records import json_object, record_id, text_field
+from ragkit.core.validation import check_int
 from ragkit.pipeline.sources._base import ShardSpec, documents_table
 
 __all__ = ["JsonlSource"]

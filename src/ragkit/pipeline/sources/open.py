@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ragkit._validation import check_choice
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_choice
 from ragkit.pipeline.sources._base import Source
 
 __all__ = ["open_source", "SOURCE_KINDS"]

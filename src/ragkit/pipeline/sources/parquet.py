@@ -11,8 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ragkit._validation import check_int
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_int
 from ragkit.pipeline.sources._base import ShardSpec
 
 __all__ = ["ParquetSource"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ragkit.errors import InputError
+from ragkit.core.errors import InputError
 
 __all__ = ["json_object", "record_id", "text_field"]
 

@@ -9,7 +9,7 @@ import math
 from collections.abc import Collection
 from typing import Any
 
-from ragkit.errors import ConfigError, InputError
+from ragkit.core.errors import ConfigError, InputError
 
 
 def _got(value: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from ragkit.errors import MissingDependencyError
+from ragkit.core.errors import MissingDependencyError
 
 __all__ = ["require", "faiss_gpu_count"]
 

@@ -1,0 +1,144 @@
+"""Metadata filters, compiled to a boolean row mask with vectorised Arrow kernels.
+
+A filter is a mapping. Keys are metadata fields (or ``doc_id``); several keys must all
+hold. A value is either a literal (equality; for a list field, "contains") or a mapping
+of operators: ``$eq $ne $gt $gte $lt $lte $in $nin $exists``. ``{"$and": [...]}`` and
+``{"$or": [...]}`` combine sub-filters.
+
+A chunk whose document lacks the field matches no condition on it (``$ne`` and ``$nin``
+included) except ``{"$exists": False}``.
+
+Example:
+    >>> {"lang": "en", "year": {"$gte": 2020}, "$or": [{"tags": "faq"}, {"tags": "howto"}]}  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ragkit.core.errors import FilterError, InputError
+
+__all__ = ["Filter", "filter_mask", "filters_key", "OPERATORS"]
+
+Filter = Mapping[str, Any]
+_COMPARE = {"$eq": "equal", "$ne": "not_equal", "$gt": "greater", "$gte": "greater_equal",
+            "$lt": "less", "$lte": "less_equal"}
+OPERATORS: tuple[str, ...] = (*_COMPARE, "$in", "$nin", "$exists")
+_TOP_LEVEL = ("doc_id",)
+
+
+def filter_mask(table: pa.Table, filters: Filter | None) -> np.ndarray | None:
+    """Boolean mask of the rows of ``table`` (a chunk table) that satisfy ``filters``.
+
+    ``None`` or an empty mapping means no filter and returns ``None``.
+
+    Raises:
+        FilterError: unknown field or operator, or a malformed filter.
+    """
+    if filters is None or (isinstance(filters, Mapping) and not filters):
+        return None
+    expression = _compile(table, filters)
+    return np.asarray(pc.fill_null(expression, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _fields(table: pa.Table) -> dict[str, pa.ChunkedArray]:
+    fields = {name: table.column(name) for name in _TOP_LEVEL}
+    meta_type = table.schema.field("metadata").type
+    for i in range(meta_type.num_fields):
+        name = meta_type.field(i).name
+        fields[name] = pc.struct_field(table.column("metadata"), [i])
+    return fields
+
+
+def _compile(table: pa.Table, filters: Any) -> pa.ChunkedArray:
+    if not isinstance(filters, Mapping):
+        raise FilterError(f"A filter must be a mapping of field -> condition. Got {filters!r}.")
+    fields = _fields(table)
+    result: pa.ChunkedArray | pa.Array = pa.array(np.ones(table.num_rows, dtype=bool))
+    for key, condition in filters.items():
+        if key in ("$and", "$or"):
+            if not isinstance(condition, Sequence) or isinstance(condition, str) or not condition:
+                raise FilterError(f"{key} takes a non-empty list of filters. Got {condition!r}.")
+            parts = [_compile(table, sub) for sub in condition]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = pc.and_kleene(combined, part) if key == "$and" else pc.or_kleene(combined, part)
+            result = pc.and_kleene(result, combined)
+            continue
+        if key not in fields:
+            known = ", ".join(sorted(fields)) or "(none: documents have no metadata)"
+            raise FilterError(f"Unknown filter field {key!r}. Fields of this collection: {known}.")
+        result = pc.and_kleene(result, _condition(key, fields[key], condition))
+    return result  # type: ignore[return-value]
+
+
+def _condition(name: str, column: pa.ChunkedArray, condition: Any) -> Any:
+    if not isinstance(condition, Mapping):
+        return _compare(name, column, "$eq", condition)
+    if not condition:
+        raise FilterError(f"Empty condition for field {name!r}.")
+    out = None
+    for op, operand in condition.items():
+        term = _compare(name, column, op, operand)
+        out = term if out is None else pc.and_kleene(out, term)
+    return out
+
+
+def _compare(name: str, column: pa.ChunkedArray, op: str, operand: Any) -> Any:
+    is_list = pa.types.is_list(column.type) or pa.types.is_large_list(column.type)
+    present = pc.is_valid(column)
+    if op == "$exists":
+        if not isinstance(operand, bool):
+            raise FilterError(f"$exists on {name!r} takes True or False. Got {operand!r}.")
+        return present if operand else pc.invert(present)
+    if operand is None:
+        raise FilterError(f"Cannot compare {name!r} with None; use {{'$exists': False}} for missing values.")
+    if op in ("$in", "$nin"):
+        if isinstance(operand, (str, bytes)) or not isinstance(operand, Sequence):
+            raise FilterError(f"{op} on {name!r} takes a list of values. Got {operand!r}.")
+        hit = _isin(name, column, list(operand), is_list)
+        return hit if op == "$in" else pc.and_kleene(pc.invert(hit), present)
+    if op not in _COMPARE:
+        raise FilterError(f"Unknown filter operator {op!r} on {name!r}; valid: {', '.join(OPERATORS)}.")
+    if is_list:
+        if op not in ("$eq", "$ne"):
+            raise FilterError(f"{op} does not apply to list field {name!r}; use $eq, $ne, $in or $nin.")
+        hit = _isin(name, column, [operand], is_list)
+        return hit if op == "$eq" else pc.and_kleene(pc.invert(hit), present)
+    try:
+        return getattr(pc, _COMPARE[op])(column, pa.scalar(operand))
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FilterError(f"Cannot compare field {name!r} ({column.type}) with {operand!r} using {op}.") from exc
+
+
+def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) -> Any:
+    if not values:
+        return pa.array(np.zeros(len(column), dtype=bool))
+    if any(v is None for v in values):
+        raise FilterError(f"Cannot match {name!r} against None; use {{'$exists': False}} for missing values.")
+    try:
+        if is_list:  # any element of the row's list is among values
+            flat = pc.list_flatten(column)
+            parents = pc.list_parent_indices(column)
+            member = pc.is_in(flat, value_set=pa.array(values)).to_numpy(zero_copy_only=False)
+            rows = np.zeros(len(column), dtype=bool)
+            rows[np.asarray(parents)[member]] = True
+            return pa.array(rows)
+        return pc.is_in(column, value_set=pa.array(values))
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise FilterError(f"Cannot match field {name!r} ({column.type}) against {values!r}.") from exc
+
+def filters_key(filters: Mapping[str, Any] | None) -> str | None:
+    """Canonical JSON of a metadata filter (``None`` for no filter)."""
+    if not filters:
+        return None
+    try:
+        return json.dumps(filters, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"The filter {filters!r} cannot be written as JSON ({exc}); use plain JSON values.") from exc
