@@ -6,4 +6,5 @@ bash scripts/setup.sh
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m ruff check src tests pipelines benchmarks
 .venv/bin/python -m mypy src
+.venv/bin/lint-imports
 .venv/bin/python -m pytest "$@"

@@ -119,7 +119,7 @@ def _retriever(collection: Any, mode: str, fusion: Any = "rrf") -> Any:
 
 def _search(args: argparse.Namespace) -> int:
     from ragkit import InputError
-    from ragkit.store.sharded import open_collection
+    from ragkit.store import open_collection
 
     try:
         filters = json.loads(args.filter) if args.filter else None
@@ -161,7 +161,7 @@ def _search(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from ragkit.eval import load_beir
     from ragkit.pipeline import evaluate_retriever
-    from ragkit.store.sharded import open_collection
+    from ragkit.store import open_collection
 
     dataset = load_beir(args.data, split=args.split)
     collection = open_collection(args.collection)

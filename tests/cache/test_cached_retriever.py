@@ -11,7 +11,7 @@ from ragkit.cache import CachedRetriever, SemanticCache
 from ragkit.observe import Metrics, ObservedRetriever, QueryLog, read_log
 from ragkit.testing import HashEmbedder
 
-HYBRID_STAGES = ["bm25.filter", "bm25.tokenize", "bm25.search", "dense.filter", "dense.embed", "dense.search", "fusion", "hits"]
+HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "fusion", "hits"]
 
 
 def add_document(collection: ragkit.Collection, doc_id: str, text: str) -> int:
@@ -112,11 +112,12 @@ def test_a_shared_cache_never_crosses_principals(animal_collection: ragkit.Colle
     assert shared.stats()["size"] == 5  # alice: 1 entry; bob and None: an entry and an alias each
 
 
-def test_principal_defaults_to_the_retrievers(animal_collection: ragkit.Collection) -> None:
+def test_principal_is_always_the_bound_one(animal_collection: ragkit.Collection) -> None:
     retriever = HybridRetriever(animal_collection)
-    retriever.principal = "carol"  # type: ignore[attr-defined]  # as a principal-bound retriever carries it
-    assert CachedRetriever(retriever).principal == "carol"
-    assert CachedRetriever(retriever, principal="dave").principal == "dave"
+    bound = retriever.bind(ragkit.Principal("carol", groups=["staff"]))
+    assert CachedRetriever(bound).principal == ragkit.Principal("carol", groups=["staff"])
+    assert CachedRetriever(bound, principal="dave").principal == ragkit.Principal("carol", groups=["staff"])
+    assert CachedRetriever(bound, principal="dave").partition == "dave"
 
 
 def test_without_an_embedder_only_exact_repeats_hit(animal_collection: ragkit.Collection) -> None:
@@ -168,7 +169,7 @@ def test_precomputed_query_vectors_give_the_same_results(animal_collection: ragk
     vectors = animal_collection.embedder.embed_queries(queries)
     for retriever in (HybridRetriever(animal_collection), DenseRetriever(animal_collection)):
         assert retriever.search_batch(queries, k=3, query_vectors=vectors) == retriever.search_batch(queries, k=3)
-        with pytest.raises(ragkit.InputError, match="query_vectors has 1 rows for 2 queries"):
+        with pytest.raises(ragkit.InputError, match=r"query_vectors has shape \(1, 32\) for 2 queries"):
             retriever.search_batch(queries, k=3, query_vectors=vectors[:1])
 
 

@@ -21,6 +21,6 @@ def test_search_trace_prints_a_stage_table(tmp_path: Path, capsys: pytest.Captur
     assert main(["search", str(out), "fish gills", "cats", "-k", "1", "--mode", "bm25", "--trace"]) == 0
     captured = capsys.readouterr()
     assert "d2" in captured.out
-    for stage in ("bm25.filter", "bm25.tokenize", "bm25.search", "hits", "total"):
+    for stage in ("filter", "bm25.tokenize", "bm25.search", "hits", "total"):
         assert stage in captured.err
     assert "over 2 queries" in captured.err and "leg bm25: 2 candidates" in captured.err

@@ -12,7 +12,7 @@ from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
 from ragkit.observe import Stage, Trace
 from ragkit.testing import HashEmbedder
 
-HYBRID_STAGES = ["bm25.filter", "bm25.tokenize", "bm25.search", "dense.filter", "dense.embed", "dense.search", "fusion", "hits"]
+HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "fusion", "hits"]
 
 
 class SlowEmbedder(HashEmbedder):
@@ -29,8 +29,8 @@ class SlowEmbedder(HashEmbedder):
 
 @pytest.mark.parametrize(("cls", "names"), [
     (HybridRetriever, HYBRID_STAGES),
-    (DenseRetriever, ["dense.filter", "dense.embed", "dense.search", "hits"]),
-    (BM25Retriever, ["bm25.filter", "bm25.tokenize", "bm25.search", "hits"]),
+    (DenseRetriever, ["filter", "dense.embed", "dense.search", "hits"]),
+    (BM25Retriever, ["filter", "bm25.tokenize", "bm25.search", "hits"]),
 ])
 def test_hook_fires_once_per_stage_in_order(animal_collection: ragkit.Collection, cls: type, names: list[str]) -> None:
     seen: list[Stage] = []
@@ -85,7 +85,7 @@ def test_reused_trace_describes_the_last_call_and_serialises(animal_collection: 
     trace = Trace()
     HybridRetriever(animal_collection).search("cats", k=2, trace=trace)
     DenseRetriever(animal_collection).search("dogs", k=2, trace=trace)
-    assert [s.name for s in trace.stages] == ["dense.filter", "dense.embed", "dense.search", "hits"]
+    assert [s.name for s in trace.stages] == ["filter", "dense.embed", "dense.search", "hits"]
     assert list(trace.legs) == ["dense"]
     data = json.loads(json.dumps(trace.to_dict()))
     assert data["retriever"] == "dense" and len(data["stages"]) == 4 and data["legs"]["dense"]["counts"] == [2]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import copy
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -10,28 +11,31 @@ import numpy as np
 from ragkit.cache.semantic import SemanticCache
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import Embedder
-from ragkit.core.results import Hit
+from ragkit.core.results import Candidates, Hit
+from ragkit.core.tracing import Tracer
 from ragkit.core.validation import check_k
-from ragkit.observe.trace import Trace
-from ragkit.search.base import BaseRetriever, check_queries
+from ragkit.search.context import check_queries
+from ragkit.store.access import Principal
 from ragkit.store.filters import filters_key
 
 __all__ = ["CachedRetriever"]
-
-_FROM_RETRIEVER: Any = object()
 
 
 class CachedRetriever:
     """Serves ``search`` from ``cache`` when it can, from ``retriever`` otherwise (and remembers the answer).
 
     Args:
-        retriever: a ragkit retriever; it must expose ``generation`` (every built-in one does).
+        retriever: any ragkit retriever or wrapper; it must expose ``generation`` (every built-in one does).
         cache: shared or private :class:`SemanticCache` (default: a new one, threshold 0.99).
-        principal: whose rights the results are computed under (any hashable: a user id, a
-            tuple of groups); defaults to ``retriever.principal`` if it has one, else ``None``
-            (unrestricted). Entries never cross principals.
+        principal: an extra partition of the cache (any hashable: a tenant, an API key id).
+            Entries are always keyed on the principal the wrapped retriever is bound to
+            (its id and groups), so results never cross bindings whatever this says.
         embedder: embeds queries for near-duplicate matching; default the collection's.
             With none (a BM25-only collection), only exact repeats are served.
+
+    It has the shape of every retriever: ``search``, ``search_batch``, ``retrieve`` (cached
+    too), ``bind`` (a wrapper of the bound retriever, sharing the cache) and
+    ``generation``, and it stacks with the other wrappers in any order.
 
     A query is embedded once: on a miss, a built-in retriever over the same embedder reuses the
     cache's query vectors (``query_vectors``); a retriever of another kind embeds it again.
@@ -39,17 +43,17 @@ class CachedRetriever:
 
     Example:
         >>> cached = CachedRetriever(HybridRetriever(col), SemanticCache(0.99, max_entries=10_000))  # doctest: +SKIP
-        >>> cached.search("reset my password", k=5)                                                 # doctest: +SKIP
+        >>> cached.bind(Principal("alice", groups=["staff"])).search("reset my password", k=5)      # doctest: +SKIP
     """
 
-    def __init__(self, retriever: Any, cache: SemanticCache | None = None, *, principal: Hashable = _FROM_RETRIEVER,
+    def __init__(self, retriever: Any, cache: SemanticCache | None = None, *, principal: Hashable = None,
                  embedder: Embedder | None = None) -> None:
         self.retriever = retriever
         self.cache = cache if cache is not None else SemanticCache()
-        self.principal = getattr(retriever, "principal", None) if principal is _FROM_RETRIEVER else principal
+        self.partition = principal
         collection = getattr(retriever, "collection", None)
         self.embedder = embedder if embedder is not None else getattr(collection, "embedder", None)
-        self._shares_embedder = isinstance(retriever, BaseRetriever) and self.embedder is getattr(collection, "embedder", None)
+        self._shares_embedder = self.embedder is getattr(collection, "embedder", None)
         self.name = getattr(retriever, "name", "retriever")
         self.last_sources: list[str] = []
         try:
@@ -60,22 +64,53 @@ class CachedRetriever:
                 f"as every built-in retriever has) to drop stale results; {type(retriever).__name__} has none."
             ) from exc
 
+    # -- the retriever shape -----------------------------------------------------------------
+    @property
+    def collection(self) -> Any:
+        return getattr(self.retriever, "collection", None)
+
+    @property
+    def principal(self) -> Any:
+        """The principal the wrapped retriever is bound to (``None``: unbound)."""
+        return getattr(self.retriever, "principal", None)
+
     @property
     def generation(self) -> tuple[Any, ...]:
         return tuple(self.retriever.generation)
 
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Trace | None = None) -> list[Hit]:
-        return self.search_batch([query], k, filters, trace=trace)[0]
+    def bind(self, principal: Principal) -> CachedRetriever:
+        """A wrapper of ``retriever.bind(principal)`` sharing this cache (entries keyed on the binding)."""
+        bound = copy.copy(self)
+        bound.retriever = self.retriever.bind(principal)
+        bound.last_sources = []
+        return bound
+
+    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Tracer | None = None,
+               query_vectors: np.ndarray | None = None) -> list[Hit]:
+        return self.search_batch([query], k, filters, trace=trace, query_vectors=query_vectors)[0]
 
     def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None, *,
-                     trace: Trace | None = None) -> list[list[Hit]]:
+                     trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
         """Like the retriever's ``search_batch``; a ``trace`` gets a ``cache.lookup`` stage, then the misses' stages."""
+        return self._cached("hits", self.retriever.search_batch, queries, k, filters, trace, query_vectors)
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Mapping[str, Any] | None = None, *,
+                 trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
+        """Like the retriever's ``retrieve`` (ranked rows), from the cache when it can."""
+        return self._cached("rows", self.retriever.retrieve, queries, k, filters, trace, query_vectors)
+
+    def __repr__(self) -> str:
+        return f"CachedRetriever({self.retriever!r})"
+
+    # -- the cache ---------------------------------------------------------------------------
+    def _cached(self, level: str, compute: Callable[..., list[Any]], queries: Sequence[str], k: int,
+                filters: Mapping[str, Any] | None, trace: Tracer | None, query_vectors: np.ndarray | None) -> list[Any]:
         check_k(type(self).__name__, k)
         queries = check_queries(queries)
         if trace is not None:
             trace.begin(f"cached-{self.name}", len(queries))
         try:
-            out, sources = self._answer(queries, k, filters, trace)
+            out, sources = self._answer(level, compute, queries, k, filters, trace, query_vectors)
         except BaseException:
             if trace is not None:
                 trace.abandon()
@@ -83,43 +118,61 @@ class CachedRetriever:
         self.last_sources = sources
         if trace is not None:
             trace.end()
-        return [r if r is not None else [] for r in out]
+        empty: Any = [] if level == "hits" else Candidates.empty()
+        return [r if r is not None else empty for r in out]
 
-    def _answer(self, queries: list[str], k: int, filters: Mapping[str, Any] | None,
-                trace: Trace | None) -> tuple[list[list[Hit] | None], list[str]]:
-        fkey = filters_key(filters)
+    def _key(self, level: str, k: int, filters: Mapping[str, Any] | None, generation: tuple[Any, ...]) -> dict[str, Any]:
+        bound = self.principal
+        identity = (bound.id, tuple(sorted(bound.groups))) if isinstance(bound, Principal) else bound
+        return {"k": k, "generation": (level, generation), "principal": (identity, self.partition),
+                "filters": filters_key(filters)}
+
+    def _answer(self, level: str, compute: Callable[..., list[Any]], queries: list[str], k: int,
+                filters: Mapping[str, Any] | None, trace: Tracer | None,
+                query_vectors: np.ndarray | None) -> tuple[list[Any], list[str]]:
         generation = self.generation
-        keys: dict[str, Any] = {"k": k, "generation": generation, "principal": self.principal, "filters": fkey}
-        out: list[list[Hit] | None] = [None] * len(queries)
+        keys = self._key(level, k, filters, generation)
+        out: list[Any] = [None] * len(queries)
         sources = ["miss"] * len(queries)
         semantic = self.embedder is not None and self.cache.threshold is not None
         for i, q in enumerate(queries):  # exact repeats first: no embedding needed
             hit = self.cache.lookup(q, count_miss=not semantic, **keys)
             if hit is not None:
-                out[i], sources[i] = list(hit.value[:k]), hit.kind
+                out[i], sources[i] = _cut(hit.value, k), hit.kind
         todo = [i for i, r in enumerate(out) if r is None]
         vectors: np.ndarray | None = None
         if todo and semantic and self.embedder is not None:
-            vectors = self.embedder.embed_queries([queries[i] for i in todo])
+            vectors = (query_vectors[todo] if query_vectors is not None and self._shares_embedder
+                       else self.embedder.embed_queries([queries[i] for i in todo]))
             for row, i in enumerate(todo):
                 hit = self.cache.lookup(queries[i], vector=vectors[row], **keys)
                 if hit is not None:
-                    out[i], sources[i] = list(hit.value[:k]), hit.kind
+                    out[i], sources[i] = _cut(hit.value, k), hit.kind
         missing = [(row, i) for row, i in enumerate(todo) if out[i] is None]
         if trace is not None:
             trace.lap("cache.lookup")
         if missing:
             texts = [queries[i] for _, i in missing]
+            extra: dict[str, Any] = {"trace": trace} if trace is not None else {}
             if vectors is not None and self._shares_embedder:  # the retriever reuses the vectors: one embedding per query
-                fresh = self.retriever.search_batch(texts, k, filters, trace=trace,
-                                                    query_vectors=vectors[[row for row, _ in missing]])
-            else:
-                fresh = self.retriever.search_batch(texts, k, filters, **({"trace": trace} if trace is not None else {}))
+                extra["query_vectors"] = vectors[[row for row, _ in missing]]
+            elif query_vectors is not None:
+                extra["query_vectors"] = query_vectors[[i for _, i in missing]]
+            fresh = compute(texts, k, filters, **extra)
             unchanged = self.generation == generation  # an update during the search: do not cache its results
-            for (row, i), hits in zip(missing, fresh, strict=True):
-                out[i] = hits
+            for (row, i), found in zip(missing, fresh, strict=True):
+                out[i] = found
                 if unchanged:
-                    self.cache.store(queries[i], tuple(hits), vector=None if vectors is None else vectors[row], **keys)
+                    value = tuple(found) if level == "hits" else found
+                    self.cache.store(queries[i], value, vector=None if vectors is None else vectors[row], **keys)
             if trace is not None:
                 trace.lap("cache.store")
         return out, sources
+
+
+def _cut(value: Any, k: int) -> Any:
+    if isinstance(value, Candidates):
+        return value if len(value) <= k else Candidates(value.rows[:k], value.scores[:k])
+    return list(value[:k])
+
+

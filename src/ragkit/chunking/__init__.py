@@ -1,5 +1,6 @@
 """Chunkers split documents into chunks measured in model tokens, with exact offsets."""
 
+from ragkit.chunking.batch import chunk_documents
 from ragkit.chunking.markdown import MarkdownChunker
 from ragkit.chunking.recursive import RecursiveChunker
 from ragkit.chunking.sentence import SentenceChunker
@@ -12,4 +13,5 @@ __all__ = [
     "RegexTokenCounter",
     "HFTokenCounter",
     "get_token_counter",
+    "chunk_documents",
 ]

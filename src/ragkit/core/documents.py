@@ -9,7 +9,7 @@ from typing import Any
 
 from ragkit.core.errors import InputError
 
-__all__ = ["Document", "Chunk", "MetadataValue", "validate_documents"]
+__all__ = ["Document", "Chunk", "MetadataValue", "check_metadata_item", "validate_documents"]
 
 #: Values a metadata field may hold: scalars, or a list of strings (tags, ACL groups).
 MetadataValue = str | int | float | bool | None | list[str]
@@ -52,7 +52,7 @@ class Document:
                 f"Document {self.id!r}: metadata must be a mapping. Got {type(self.metadata).__name__}."
             )
         for key, value in self.metadata.items():
-            _check_metadata_item(self.id, key, value)
+            check_metadata_item(self.id, key, value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ def validate_documents(documents: Iterable[Document]) -> list[Document]:
     return docs
 
 
-def _check_metadata_item(doc_id: str, key: Any, value: Any) -> None:
+def check_metadata_item(doc_id: str, key: Any, value: Any) -> None:
     if not isinstance(key, str) or not key:
         raise InputError(f"Document {doc_id!r}: metadata keys must be non-empty strings. Got {key!r}.")
     if key in _RESERVED_FIELDS:

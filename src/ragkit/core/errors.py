@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "RagkitError",
+    "ReadOnlyError",
     "ConfigError",
     "InputError",
     "EmptyCorpusError",
@@ -82,3 +83,7 @@ class ConflictError(RagkitError, RuntimeError):
 
 class AccessError(RagkitError, PermissionError):
     """A search on an access-controlled collection was not bound to a principal."""
+
+
+class ReadOnlyError(RagkitError, TypeError):
+    """A change was asked of something that cannot change (a sharded collection, one of its indexes)."""

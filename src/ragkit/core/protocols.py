@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from ragkit.core.documents import Chunk, Document
     from ragkit.core.results import Candidates
 
-__all__ = ["Chunker", "Embedder", "TokenCounter", "SearchIndex", "Retriever", "Fusion"]
+__all__ = ["Chunker", "Embedder", "Fusion", "IndexKind", "SearchIndex", "TokenCounter"]
 
 
 @runtime_checkable
@@ -51,24 +52,43 @@ class Embedder(Protocol):
     def get_config(self) -> dict[str, Any]: ...
 
 
+IndexKind = Literal["vector", "bm25"]
+
+
 @runtime_checkable
 class SearchIndex(Protocol):
-    """An index over the chunk rows of a collection (vector or lexical)."""
+    """An index over the rows of a chunk table: row ``i`` of the index is row ``i`` of the table.
 
-    kind: str
+    ``kind`` says what it searches with: ``"vector"`` indexes take query vectors,
+    ``"bm25"`` indexes take query strings. Rows are never reused: a deleted row stays
+    (dead) until the collection is rebuilt.
+    """
 
-    def search_rows(self, queries: Any, k: int, allowed: np.ndarray | None = None) -> list[Candidates]: ...
+    kind: IndexKind
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every build, add and delete: equal values mean unchanged rows."""
+        ...
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the index, deleted ones included."""
+        ...
+
+    def build(self, data: Any) -> Any: ...
+
+    def add(self, data: Any) -> np.ndarray: ...
+
+    def delete(self, rows: Any) -> None: ...
+
+    def search_rows(self, queries: Any, k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
+        """Top-``k`` rows per query, best first; ``allowed`` is a boolean row mask applied before top-k."""
+        ...
+
+    def save(self, directory: Path) -> list[str]: ...
 
     def get_config(self) -> dict[str, Any]: ...
-
-
-@runtime_checkable
-class Retriever(Protocol):
-    """Answers queries with ranked candidates (chunk rows and scores)."""
-
-    name: str
-
-    def retrieve(self, queries: Sequence[str], k: int, filters: Any = None) -> list[Candidates]: ...
 
 
 @runtime_checkable

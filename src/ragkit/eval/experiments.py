@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ragkit.chunking.batch import chunk_documents
 from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.protocols import Chunker, Embedder
@@ -265,8 +266,7 @@ def _build_leg(dataset: BeirDataset, exp: Experiment, leg: str, chunk_depth: int
     else:
         chunker = (exp.chunker or _default_chunker()) if leg == "dense" else exp.bm25_chunker
         assert chunker is not None
-        chunks = chunker.chunk_many(dataset.documents) if hasattr(chunker, "chunk_many") else \
-            [c for d in dataset.documents for c in chunker.chunk(d)]
+        chunks = chunk_documents(chunker, dataset.documents)
         texts = [c.text for c in chunks]
         doc_ids = np.asarray([c.doc_id for c in chunks], dtype=object)
     index: Any

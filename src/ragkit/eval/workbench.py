@@ -28,7 +28,7 @@ from ragkit.eval.metrics import EvalResult, evaluate
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ragkit.core.protocols import Retriever
+    from ragkit.search.protocols import Retriever
 
 __all__ = ["FusionWorkbench", "FusedHit", "fusion_grid"]
 

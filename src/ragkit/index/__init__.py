@@ -1,6 +1,6 @@
 """Search indexes over the chunk rows of a collection."""
 
-from ragkit.index.bm25 import BM25Config, BM25Index, BM25Tokenizer
-from ragkit.index.faiss_index import FaissConfig, FaissIndex
+from ragkit.index.bm25 import BM25Config, BM25Index, BM25Tokenizer, CorpusStats
+from ragkit.index.vector import FaissConfig, FaissIndex, check_vectors
 
-__all__ = ["BM25Config", "BM25Index", "BM25Tokenizer", "FaissConfig", "FaissIndex"]
+__all__ = ["BM25Config", "BM25Index", "BM25Tokenizer", "CorpusStats", "FaissConfig", "FaissIndex", "check_vectors"]

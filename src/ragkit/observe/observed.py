@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ragkit.core.results import Hit
+import numpy as np
+
+from ragkit.core.errors import InputError
+from ragkit.core.results import Candidates, Hit
+from ragkit.core.tracing import Tracer
 from ragkit.core.validation import check_str
 from ragkit.observe.metrics import Metrics
 from ragkit.observe.querylog import QueryLog, log_records
 from ragkit.observe.trace import StageHook, Trace
+from ragkit.store.access import Principal
 
 __all__ = ["ObservedRetriever"]
 
@@ -39,7 +45,7 @@ class ObservedRetriever:
                  query_log: QueryLog | None = None, otel: Any = None, hook: StageHook | None = None,
                  leg_depth: int | None = None) -> None:
         self.retriever = retriever
-        self.collection = check_str("ObservedRetriever", "collection", collection)
+        self.collection_label = check_str("ObservedRetriever", "collection", collection)
         self.metrics = metrics
         self.query_log = query_log
         self.otel = otel
@@ -48,28 +54,74 @@ class ObservedRetriever:
         self.name = getattr(retriever, "name", "retriever")
         self.last_trace: Trace | None = None
 
+    # -- the retriever shape -----------------------------------------------------------------
     @property
-    def generation(self) -> tuple[int, ...]:
+    def collection(self) -> Any:
+        return getattr(self.retriever, "collection", None)
+
+    @property
+    def principal(self) -> Any:
+        return getattr(self.retriever, "principal", None)
+
+    @property
+    def generation(self) -> tuple[Any, ...]:
         return tuple(self.retriever.generation)
 
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None) -> list[Hit]:
-        return self.search_batch([query], k, filters)[0]
+    def bind(self, principal: Principal) -> ObservedRetriever:
+        """An observed wrapper of ``retriever.bind(principal)``, reporting to the same metrics, log and tracer."""
+        bound = copy.copy(self)
+        bound.retriever = self.retriever.bind(principal)
+        bound.last_trace = None
+        return bound
 
-    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None) -> list[list[Hit]]:
-        trace = Trace(self.hook)
-        results: list[list[Hit]] = self.retriever.search_batch(queries, k, filters, trace=trace)
+    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Tracer | None = None,
+               query_vectors: np.ndarray | None = None) -> list[Hit]:
+        return self.search_batch([query], k, filters, trace=trace, query_vectors=query_vectors)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None, *,
+                     trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
+        """The retriever's ``search_batch``, traced and reported.
+
+        ``trace``: a :class:`Trace` to record into (also reported); by default a new one per call.
+        """
+        own = self._trace(trace)
+        extra = {} if query_vectors is None else {"query_vectors": query_vectors}
+        results: list[list[Hit]] = self.retriever.search_batch(queries, k, filters, trace=own, **extra)
+        self._report(own, list(queries), results, k, filters)
+        return results
+
+    def retrieve(self, queries: Sequence[str], k: int, filters: Mapping[str, Any] | None = None, *,
+                 trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[Candidates]:
+        """The retriever's ``retrieve`` (ranked rows), traced into the metrics (not the query log: it has no hits)."""
+        own = self._trace(trace)
+        extra = {} if query_vectors is None else {"query_vectors": query_vectors}
+        found: list[Candidates] = self.retriever.retrieve(queries, k, filters, trace=own, **extra)
+        self._report(own, list(queries), None, k, filters)
+        return found
+
+    def __repr__(self) -> str:
+        return f"ObservedRetriever({self.retriever!r})"
+
+    def _trace(self, given: Tracer | None) -> Trace:
+        if given is None:
+            return Trace(self.hook)
+        if not isinstance(given, Trace):
+            raise InputError(f"ObservedRetriever records into a ragkit.observe.Trace; got {type(given).__name__}.")
+        return given
+
+    def _report(self, trace: Trace, queries: list[str], results: list[list[Hit]] | None, k: int,
+                filters: Mapping[str, Any] | None) -> None:
         self.last_trace = trace
         if self.metrics is not None:
-            self.metrics.record_trace(trace, self.collection)
-            empty = sum(1 for hits in results if not hits)
+            self.metrics.record_trace(trace, self.collection_label)
+            empty = sum(1 for hits in results if not hits) if results is not None else 0
             if empty:
-                self.metrics.inc("empty_results_total", float(empty), collection=self.collection)
-        if self.query_log is not None:
-            generation = getattr(self.retriever, "generation", ())
-            self.query_log.append(log_records(list(queries), results, trace, k=k, filters=filters, collection=self.collection,
-                                              generation=generation, leg_depth=self.leg_depth))
+                self.metrics.inc("empty_results_total", float(empty), collection=self.collection_label)
+        if self.query_log is not None and results is not None:
+            self.query_log.append(log_records(queries, results, trace, k=k, filters=filters, collection=self.collection_label,
+                                              generation=self.generation, leg_depth=self.leg_depth))
         if self.otel is not None and self.otel is not False:
             from ragkit.observe.otel import export_trace
 
-            export_trace(trace, None if self.otel is True else self.otel, attributes={"ragkit.collection": self.collection})
-        return results
+            export_trace(trace, None if self.otel is True else self.otel,
+                         attributes={"ragkit.collection": self.collection_label})

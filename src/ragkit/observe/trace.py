@@ -72,7 +72,7 @@ class Trace:
 
     def __init__(self, hook: StageHook | None = None) -> None:
         self.hook = hook
-        self.scope = ""  # the leg being run: prefixes stage names
+        self.scope = ""  # the leg being run (set by enter()): prefixes stage names
         self.retriever = ""
         self.n_queries = 0
         self.stages: list[Stage] = []
@@ -96,6 +96,10 @@ class Trace:
         self.stages, self.legs, self.total = [], {}, None
         self.wall_start_ns = time.time_ns()
         self._origin = self._last = time.perf_counter()
+
+    def enter(self, scope: str) -> None:
+        """The stages recorded next belong to leg ``scope`` (``""``: to the search as a whole)."""
+        self.scope = scope
 
     def lap(self, name: str) -> None:
         """Close the stage ``name``: the time since the previous lap (or the start)."""

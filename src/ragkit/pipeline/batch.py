@@ -25,10 +25,12 @@ import pyarrow as pa
 from ragkit.core.errors import ConfigError, EmptyCorpusError
 from ragkit.core.protocols import Chunker, Embedder
 from ragkit.core.validation import check_choice, check_int
-from ragkit.pipeline.build import _name_indexes, _warn_if_truncating
+from ragkit.index.building import name_indexes
+from ragkit.pipeline.checks import warn_if_truncating
 from ragkit.pipeline.encoding import ShardEncoder
 from ragkit.pipeline.finalize import merge_shards, write_sharded
-from ragkit.pipeline.shard_work import chunk_documents
+from ragkit.pipeline.progress import Progress
+from ragkit.pipeline.shard_work import chunk_shard
 from ragkit.pipeline.shards import Ledger, fingerprint, write_shard
 from ragkit.pipeline.sources import Source, open_source
 from ragkit.store.registry import component_config
@@ -118,31 +120,6 @@ class BuildReport:
                 f"(embedding {self.embed_seconds:.1f}s), final indexes and save {self.finalize_seconds:.1f}s")
 
 
-class _Progress:
-    """One tqdm bar over documents, with chunks and embeddings/s as postfix."""
-
-    def __init__(self, total: int, enabled: bool, desc: str) -> None:
-        from tqdm.auto import tqdm
-
-        self.bar = tqdm(total=total, unit="doc", desc=desc, disable=not enabled, dynamic_ncols=True)
-        self.chunks = 0
-        self.embedded = 0
-        self.embed_seconds = 0.0
-
-    def docs(self, n: int) -> None:
-        self.bar.update(n)
-
-    def note(self, chunks: int = 0, embedded: int = 0, seconds: float = 0.0) -> None:
-        self.chunks += chunks
-        self.embedded += embedded
-        self.embed_seconds += seconds
-        rate = self.embedded / self.embed_seconds if self.embed_seconds else 0.0
-        self.bar.set_postfix(chunks=self.chunks, emb_per_s=f"{rate:.0f}", refresh=False)
-
-    def close(self) -> None:
-        self.bar.close()
-
-
 def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunker | None = None,
                  embedder: Embedder | None = None, indexes: Sequence[Any] | Mapping[str, Any] | None = None,
                  config: BatchConfig | None = None, **options: Any) -> BuildReport:
@@ -179,7 +156,7 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
     src = open_source(source) if isinstance(source, (str, Path)) else source
     out = Path(out)
     chunker = chunker if chunker is not None else RecursiveChunker()
-    named = _name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
+    named = name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
     needs_vectors = any(idx.kind == "vector" for idx in named.values())
     if needs_vectors and embedder is None:
         from ragkit.embedding import SentenceTransformerEmbedder
@@ -200,8 +177,8 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
                          indexes=sorted(named))
     report.shards_resumed = sum(ledger.done(s["index"]) for s in plan)
     if embedder is not None:
-        _warn_if_truncating(chunker, embedder)
-    progress = _Progress(sum(s["docs"] for s in plan), config.progress, f"indexing ({config.engine})")
+        warn_if_truncating(chunker, embedder)
+    progress = Progress(sum(s["docs"] for s in plan), config.progress, f"indexing ({config.engine})")
     for spec in plan:
         if ledger.done(spec["index"]):
             progress.docs(spec["docs"])
@@ -259,12 +236,12 @@ def _check_output(out: Path, sharded: bool) -> None:
 
 
 def _run_shards_locally(src: Source, todo: list[dict[str, Any]], ledger: Ledger, chunker: Chunker,
-                        embedder: Embedder | None, config: BatchConfig, progress: _Progress) -> None:
+                        embedder: Embedder | None, config: BatchConfig, progress: Progress) -> None:
     """Read and chunk shard ``i + 1`` in a background thread while shard ``i`` is embedded."""
 
     def prepare(spec: dict[str, Any]) -> tuple[int, pa.Table]:
         documents = src.read(spec)
-        return documents.num_rows, chunk_documents(documents, chunker)
+        return documents.num_rows, chunk_shard(documents, chunker)
 
     encoder = ShardEncoder(embedder, slice_size=config.slice_size, fp16=config.fp16) if embedder is not None else None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-prepare") as pool:
@@ -282,7 +259,7 @@ def _run_shards_locally(src: Source, todo: list[dict[str, Any]], ledger: Ledger,
         encoder.close()
 
 
-def _embed(encoder: ShardEncoder | None, chunks: pa.Table, progress: _Progress) -> np.ndarray | None:
+def _embed(encoder: ShardEncoder | None, chunks: pa.Table, progress: Progress) -> np.ndarray | None:
     if encoder is None:
         return None
     texts = chunks.column("text").to_pylist()

@@ -6,9 +6,12 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ragkit.chunking.batch import chunk_documents
 from ragkit.core.documents import Document, validate_documents
-from ragkit.core.errors import ConfigError, EmptyCorpusError
+from ragkit.core.errors import EmptyCorpusError
 from ragkit.core.protocols import Chunker, Embedder
+from ragkit.index.building import build_indexes, name_indexes
+from ragkit.pipeline.checks import warn_if_truncating
 from ragkit.store.chunks import chunks_to_table
 from ragkit.store.collection import Collection
 from ragkit.store.registry import component_config
@@ -52,60 +55,23 @@ def build_collection(
     if not docs:
         raise EmptyCorpusError("build_collection got no documents; give at least one Document.")
     chunker = chunker if chunker is not None else RecursiveChunker()
-    named = _name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
-    needs_vectors = any(getattr(idx, "kind", None) == "vector" for idx in named.values())
+    named = name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
+    needs_vectors = any(idx.kind == "vector" for idx in named.values())
     if needs_vectors and embedder is None:
         from ragkit.embedding import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()
 
-    chunks = chunker.chunk_many(docs) if hasattr(chunker, "chunk_many") else [c for d in docs for c in chunker.chunk(d)]
+    chunks = chunk_documents(chunker, docs)
     table = chunks_to_table(chunks)
     texts = table.column("text").to_pylist()
     logger.info("chunked %d documents into %d chunks", len(docs), len(texts))
+    vectors = None
     if needs_vectors:
         assert embedder is not None
-        _warn_if_truncating(chunker, embedder)
+        warn_if_truncating(chunker, embedder)
         vectors = embedder.embed_documents(texts)
-    for name, idx in named.items():
-        if idx.kind == "vector":
-            idx.build(vectors)
-        else:
-            idx.build(texts)
-        logger.info("built index %s (%s)", name, type(idx).__name__)
+    build_indexes(named, texts, vectors)
     return Collection(table, named, embedder=embedder if needs_vectors else None,
                       chunker_config=component_config(chunker))
 
-
-def _name_indexes(indexes: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(indexes, Mapping):
-        named = dict(indexes)
-    else:
-        named = {}
-        for idx in indexes:
-            kind = getattr(idx, "kind", None)
-            if kind is None:
-                raise ConfigError(f"{idx!r} is not a ragkit index (it has no 'kind' attribute).")
-            name, n = kind, 1
-            while name in named:
-                n += 1
-                name = f"{kind}_{n}"
-            named[name] = idx
-    if not named:
-        raise ConfigError("build_collection needs at least one index, e.g. indexes=[FaissIndex(), BM25Index()].")
-    for name, idx in named.items():
-        if not isinstance(name, str) or not name.isidentifier():
-            raise ConfigError(f"Index name {name!r} must be a plain identifier (letters, digits, underscore).")
-        if getattr(idx, "kind", None) not in ("vector", "bm25"):
-            raise ConfigError(f"Index {name!r} ({type(idx).__name__}) has unknown kind {getattr(idx, 'kind', None)!r}.")
-    return named
-
-
-def _warn_if_truncating(chunker: Any, embedder: Any) -> None:
-    limit = getattr(embedder, "max_seq_length", None)
-    size = getattr(chunker, "max_tokens", None)
-    if isinstance(limit, int) and isinstance(size, int) and size + 2 > limit:
-        logger.warning(
-            "chunks of up to %d tokens exceed the embedding model's %d-token window (2 are special tokens); "
-            "the model will truncate long chunks. Use max_tokens <= %d.", size, limit, limit - 2,
-        )

@@ -16,7 +16,9 @@ from ragkit.core.protocols import Embedder
 from ragkit.pipeline.shard_work import TextColumn
 from ragkit.pipeline.shards import Ledger, read_shard, shard_vectors
 from ragkit.store.collection import Collection
+from ragkit.store.layout import combine_stats, write_layout
 from ragkit.store.registry import component_config, resolve_component
+from ragkit.store.uniqueness import DocumentIds
 
 __all__ = ["merge_shards", "write_sharded", "fresh_indexes"]
 
@@ -78,29 +80,31 @@ def write_sharded(out: Path, ledger: Ledger, indices: list[int], named: Mapping[
     """Save each shard as its own collection under ``out`` and the global BM25 statistics; returns the layout.
 
     Only one shard is in memory at a time. The layout is searched as one collection by
-    :class:`ragkit.retrieval.ShardedCollection`.
+    :class:`ragkit.store.ShardedCollection`.
     """
-    from ragkit.store.sharded import GlobalBM25Stats, write_layout
-
-    entries, stats = [], GlobalBM25Stats.empty()
+    entries, stats = [], []
     bm25_name = next((n for n, i in named.items() if i.kind == "bm25"), None)
     offset = 0
+    seen = DocumentIds()  # ids unique across shards, as in a merged build
     for i in indices:
         table = read_shard(ledger.directory, i, ledger.shards[i])
         if table.num_rows == 0:
             continue
         vectors = shard_vectors(table)
         chunks = table.drop_columns(["vector"]) if "vector" in table.column_names else table
+        _check_unique_ids(chunks)
+        seen.add(pc.unique(chunks.column("doc_id").combine_chunks()))
         indexes = fresh_indexes(named)
         _build_indexes(indexes, chunks, vectors)
         name = f"shard-{i:05d}"
-        Collection(chunks, indexes, embedder=embedder, chunker_config=chunker_config).save(out / name)
+        shard = Collection(chunks, indexes, embedder=embedder, chunker_config=chunker_config)
+        shard.save(out / name)
         if bm25_name is not None:
-            stats = stats.merge(GlobalBM25Stats.of_index(indexes[bm25_name]))
-        entries.append({"name": name, "chunks": chunks.num_rows, "offset": offset})
+            stats.append(indexes[bm25_name].statistics())  # type: ignore[attr-defined]
+        entries.append({"name": name, "chunks": chunks.num_rows, "offset": offset, "version": shard.version})
         offset += chunks.num_rows
         if progress is not None:
             progress(1)
     if not entries:
         raise EmptyCorpusError("The source yielded no documents with text; nothing to index.")
-    return write_layout(out, entries, bm25_name, stats if bm25_name is not None else None)
+    return write_layout(out, entries, bm25_name, combine_stats(stats) if bm25_name is not None else None)

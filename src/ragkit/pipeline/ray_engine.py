@@ -23,13 +23,14 @@ import pyarrow as pa
 
 from ragkit.core.deps import require
 from ragkit.core.protocols import Chunker, Embedder
-from ragkit.pipeline.shard_work import bytes_to_table, chunk_documents, table_to_bytes
+from ragkit.pipeline.shard_work import bytes_to_table, chunk_shard, table_to_bytes
 from ragkit.pipeline.shards import Ledger, write_shard
 from ragkit.pipeline.sources import Source
 from ragkit.store.registry import component_config, resolve_component
 
 if TYPE_CHECKING:
-    from ragkit.pipeline.batch import BatchConfig, _Progress
+    from ragkit.pipeline.batch import BatchConfig
+    from ragkit.pipeline.progress import Progress
 
 __all__ = ["run_shards_on_ray"]
 
@@ -52,7 +53,7 @@ def _read_and_chunk(batch: pa.Table, source: Source, chunker_config: dict[str, A
     for spec_json in batch.column("spec").to_pylist():
         spec = json.loads(spec_json)
         documents = source.read(spec)
-        chunks = chunk_documents(documents, chunker)
+        chunks = chunk_shard(documents, chunker)
         rows.append({"index": spec["index"], "planned": spec["docs"], "docs": documents.num_rows,
                      "chunks": table_to_bytes(chunks)})
     return pa.Table.from_pylist(rows)
@@ -83,7 +84,7 @@ class _EmbedAndWrite:
 
 
 def run_shards_on_ray(src: Source, todo: list[dict[str, Any]], ledger: Ledger, chunker: Chunker, embedder: Embedder | None,
-                      config: BatchConfig, progress: _Progress) -> None:
+                      config: BatchConfig, progress: Progress) -> None:
     """Build the shards in ``todo`` with Ray Data, recording each in ``ledger`` as it completes."""
     ray = require("ray", extra="ray")
     require("ray.data", extra="ray")

@@ -8,18 +8,17 @@ from collections.abc import Sequence
 import pyarrow as pa
 import pyarrow.ipc as ipc
 
+from ragkit.chunking.batch import chunk_documents
 from ragkit.core.protocols import Chunker
-from ragkit.pipeline.sources._base import table_documents
+from ragkit.pipeline.sources import table_documents
 from ragkit.store.chunks import chunks_to_table
 
-__all__ = ["chunk_documents", "table_to_bytes", "bytes_to_table", "TextColumn"]
+__all__ = ["chunk_shard", "table_to_bytes", "bytes_to_table", "TextColumn"]
 
 
-def chunk_documents(documents: pa.Table, chunker: Chunker) -> pa.Table:
+def chunk_shard(documents: pa.Table, chunker: Chunker) -> pa.Table:
     """The chunk table of one shard's document table."""
-    docs = table_documents(documents)
-    chunks = chunker.chunk_many(docs) if hasattr(chunker, "chunk_many") else [c for d in docs for c in chunker.chunk(d)]
-    return chunks_to_table(chunks)
+    return chunks_to_table(chunk_documents(chunker, table_documents(documents)))
 
 
 def table_to_bytes(table: pa.Table) -> bytes:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.errors import InputError
+from ragkit.core.errors import ConfigError, InputError
 from ragkit.store.filters import filter_mask
 
-__all__ = ["Principal", "access_rows"]
+__all__ = ["AccessMasks", "Principal", "access_rows", "check_access_field"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,58 @@ def access_rows(chunks: pa.Table, access_field: str, principal: Principal) -> np
     mask = filter_mask(chunks, {access_field: {"$in": sorted(principal.tokens)}})
     assert mask is not None
     return mask
+
+def check_access_field(chunks: pa.Table, field: Any) -> str:
+    """``field`` if it can name who may see each row of ``chunks`` (a str or list-of-str metadata field).
+
+    Raises:
+        ConfigError: not a metadata field of the chunks, or one holding other types.
+    """
+    if not isinstance(field, str) or not field:
+        raise ConfigError(f"The access field must be a metadata field name (str). Got {field!r}.")
+    meta = chunks.schema.field("metadata").type
+    names = [meta.field(i).name for i in range(meta.num_fields)]
+    if field not in names:
+        raise ConfigError(
+            f"The access field {field!r} is not a metadata field of this collection (fields: {', '.join(names) or 'none'}). "
+            "Give each document a metadata entry with its tenant or ACL groups."
+        )
+    kind = meta.field(field).type
+    ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind) or (
+        (pa.types.is_list(kind) or pa.types.is_large_list(kind))
+        and (pa.types.is_string(kind.value_type) or pa.types.is_null(kind.value_type)))
+    if not ok:
+        raise ConfigError(f"The access field {field!r} must hold str or list[str] values; it holds {kind}.")
+    return field
+
+
+class AccessMasks:
+    """The row masks of the principals that searched recently, per content version (read-only arrays)."""
+
+    _LIMIT = 256
+
+    def __init__(self) -> None:
+        self._masks: dict[Principal, np.ndarray] = {}
+
+    def clear(self) -> None:
+        """Forget every mask (the content changed)."""
+        self._masks = {}
+
+    def get(self, chunks: pa.Table, access_field: str | None, principal: Principal) -> np.ndarray:
+        """Rows of ``chunks`` that ``principal`` may see (every row without an access field).
+
+        Raises:
+            InputError: ``principal`` is not a :class:`Principal`.
+        """
+        if not isinstance(principal, Principal):
+            raise InputError(f"principal must be a ragkit Principal. Got {type(principal).__name__}.")
+        if access_field is None:
+            return np.ones(chunks.num_rows, dtype=bool)
+        cached = self._masks.get(principal)
+        if cached is None or cached.shape[0] != chunks.num_rows:
+            cached = access_rows(chunks, access_field, principal)
+            cached.flags.writeable = False
+            if len(self._masks) > self._LIMIT:
+                self._masks = {}
+            self._masks[principal] = cached
+        return cached

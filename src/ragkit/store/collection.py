@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.errors import AccessError, ConfigError, InputError, ModelMismatchError, RagkitError
-from ragkit.core.protocols import Embedder
-from ragkit.core.results import Candidates, Hit, LegScore
+from ragkit.core.errors import AccessError, IndexFormatError, InputError, ModelMismatchError, RagkitError
+from ragkit.core.protocols import Embedder, IndexKind, SearchIndex
+from ragkit.core.results import Candidates, Hit
 from ragkit.store import folder, persist, updates
+from ragkit.store.access import AccessMasks, check_access_field
 from ragkit.store.filters import Filter, filter_mask
+from ragkit.store.hits import hit_records
+from ragkit.store.layout import LAYOUT
 from ragkit.store.registry import resolve_component
 from ragkit.store.rwlock import ReadWriteLock
 
@@ -30,10 +33,8 @@ __all__ = ["Collection"]
 logger = logging.getLogger(__name__)
 
 
-
 def _token() -> str:
     return uuid.uuid4().hex[:16]
-
 
 class Collection:
     """Chunks plus the indexes built over them, saved as one folder.
@@ -57,12 +58,12 @@ class Collection:
         ModelMismatchError: if the embedder given to ``open`` is not the one the vectors came from.
     """
 
-    def __init__(self, chunks: pa.Table, indexes: Mapping[str, Any], *, embedder: Embedder | None = None,
+    def __init__(self, chunks: pa.Table, indexes: Mapping[str, SearchIndex], *, embedder: Embedder | None = None,
                  chunker_config: Mapping[str, Any] | None = None, embedder_info: Mapping[str, Any] | None = None,
                  access_field: str | None = None, alive: np.ndarray | None = None, version: str | None = None,
                  generation: int = 0) -> None:
         self.chunks = chunks
-        self.indexes: dict[str, Any] = dict(indexes)
+        self.indexes: dict[str, SearchIndex] = dict(indexes)
         self.embedder = embedder
         self.chunker_config = dict(chunker_config) if chunker_config else None
         self._embedder_info = dict(embedder_info) if embedder_info else None
@@ -71,14 +72,14 @@ class Collection:
         self._version = version or _token()
         self._generation = int(generation)
         self._lock = ReadWriteLock()
-        self._access_masks: dict[Principal, np.ndarray] = {}
+        self._access_masks = AccessMasks()
         self._access_field: str | None = None
         self._base: dict[str, str] = {}  # real path of a folder -> data folder this object last read/wrote there
         self._snapshot: folder.SnapshotLock | None = None
         self._broken: BaseException | None = None
         self._chunker: Any = None
         if access_field is not None:
-            self._access_field = _check_access_field(chunks, access_field)
+            self._access_field = check_access_field(chunks, access_field)
 
     # -- description ------------------------------------------------------------------
     @property
@@ -90,6 +91,11 @@ class Collection:
     def generation(self) -> int:
         """How many changes this collection has had since it was built (saved with it)."""
         return self._generation
+
+    @property
+    def embedder_info(self) -> dict[str, Any] | None:
+        """What the saved manifest recorded about the embedder (model id, dimension), or ``None``."""
+        return None if self._embedder_info is None else dict(self._embedder_info)
 
     @property
     def access_field(self) -> str | None:
@@ -124,7 +130,7 @@ class Collection:
     def __repr__(self) -> str:
         return f"Collection(chunks={self.num_chunks}, indexes={sorted(self.indexes)})"
 
-    def index(self, name: str) -> Any:
+    def index(self, name: str) -> SearchIndex:
         """The index called ``name``.
 
         Raises:
@@ -134,10 +140,10 @@ class Collection:
             raise InputError(f"This collection has no index {name!r}; it has: {', '.join(sorted(self.indexes))}.")
         return self.indexes[name]
 
-    def index_of_kind(self, kind: str) -> str:
+    def index_of_kind(self, kind: IndexKind) -> str:
         """Name of the first index of ``kind`` (``"vector"`` or ``"bm25"``)."""
         for name, idx in self.indexes.items():
-            if getattr(idx, "kind", None) == kind:
+            if idx.kind == kind:
                 return name
         raise InputError(f"This collection has no {kind} index; it has: {', '.join(sorted(self.indexes)) or 'none'}.")
 
@@ -171,7 +177,7 @@ class Collection:
     def _bump(self) -> None:
         self._version = _token()
         self._generation += 1
-        self._access_masks = {}
+        self._access_masks.clear()
 
     # -- querying helpers -----------------------------------------------------------
     def filter_mask(self, filters: Filter | None, principal: Principal | None = None) -> np.ndarray | None:
@@ -194,21 +200,8 @@ class Collection:
 
     def access_mask(self, principal: Principal) -> np.ndarray:
         """Rows ``principal`` may see (all rows when the collection has no access field)."""
-        from ragkit.store.access import Principal, access_rows
-
-        if not isinstance(principal, Principal):
-            raise InputError(f"principal must be a ragkit Principal. Got {type(principal).__name__}.")
-        if self._access_field is None:
-            return np.ones(self.num_rows, dtype=bool)
         with self.reading():
-            cached = self._access_masks.get(principal)
-            if cached is None or cached.shape[0] != self.num_rows:
-                cached = access_rows(self.chunks, self._access_field, principal)
-                cached.flags.writeable = False
-                if len(self._access_masks) > 256:
-                    self._access_masks.clear()
-                self._access_masks[principal] = cached
-            return cached
+            return self._access_masks.get(self.chunks, self._access_field, principal)
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         """Embed queries with the collection's embedder, checking it matches the index."""
@@ -227,22 +220,7 @@ class Collection:
 
     def hits(self, candidates: Candidates, legs: Mapping[str, Candidates] | None = None) -> list[Hit]:
         """Turn ranked rows into :class:`Hit` records (reads only those rows)."""
-        if len(candidates) == 0:
-            return []
-        rows = self.chunks.take(pa.array(candidates.rows)).to_pylist()
-        leg_maps = {
-            name: {int(r): LegScore(rank=i + 1, score=float(s)) for i, (r, s) in enumerate(zip(c.rows, c.scores, strict=True))}
-            for name, c in (legs or {}).items()
-        }
-        out = []
-        for row_id, score, row in zip(candidates.rows.tolist(), candidates.scores.tolist(), rows, strict=True):
-            meta = {k: v for k, v in (row["metadata"] or {}).items() if v is not None}
-            out.append(Hit(
-                score=score, doc_id=row["doc_id"], chunk_row=row_id, text=row["text"], start=row["start"],
-                end=row["end"], position=row["position"], metadata=meta,
-                legs={name: m[row_id] for name, m in leg_maps.items() if row_id in m},
-            ))
-        return out
+        return hit_records(self.chunks, candidates, legs)
 
     # -- changes ---------------------------------------------------------------------
     def add(self, items: Sequence[Any], vectors: np.ndarray | None = None, *, chunker: Any = None) -> list[str]:
@@ -260,7 +238,7 @@ class Collection:
         """
         with self._changing():
             chunks, _, _ = updates.to_chunks(items, self._resolve_chunker(chunker))
-            self._refuse_existing(chunks)
+            updates.refuse_existing(self.chunks, self._alive, chunks)
             return self._append(chunks, *self._prepare(chunks, vectors))
 
     def delete(self, chunk_ids: Sequence[str] | None = None, *, doc_ids: Sequence[str] | None = None) -> int:
@@ -305,7 +283,7 @@ class Collection:
             ConfigError: the field is not a str or list-of-str metadata field of the chunks.
         """
         with self._changing():
-            self._access_field = None if field is None else _check_access_field(self.chunks, field)
+            self._access_field = None if field is None else check_access_field(self.chunks, field)
             self._bump()
 
     def _resolve_chunker(self, chunker: Any) -> Any:
@@ -315,50 +293,9 @@ class Collection:
             self._chunker = resolve_component(self.chunker_config.get("type")).from_config(self.chunker_config)
         return self._chunker
 
-    def _refuse_existing(self, chunks: Sequence[Any]) -> None:
-        import pyarrow.compute as pc
-
-        ids = pa.array([f"{c.doc_id}#{c.position}" for c in chunks], type=pa.string())
-        live = pc.filter(updates.chunk_ids(self.chunks), pa.array(self._alive)).combine_chunks()
-        clash = np.asarray(pc.is_in(ids, value_set=live).to_numpy(zero_copy_only=False), dtype=bool)
-        if clash.any():
-            shown = ", ".join(repr(v) for v in np.asarray(ids.to_pylist(), dtype=object)[clash][:5])
-            raise InputError(
-                f"Chunk ids already in this collection: {shown}. Use upsert(...) to replace them, or delete them first."
-            )
-
-    def _vector_indexes(self) -> list[Any]:
-        return [i for i in self.indexes.values() if getattr(i, "kind", None) == "vector"]
-
-    def _check_new_vectors(self, n: int, vectors: np.ndarray | None) -> np.ndarray | None:
-        from ragkit.index.faiss_index import check_vectors
-
-        vector_indexes = self._vector_indexes()
-        if not vector_indexes:
-            if vectors is not None:
-                raise InputError("vectors were given but this collection has no vector index; leave vectors out.")
-            return None
-        dimension = int(vector_indexes[0].dimension)
-        if vectors is None:
-            return None
-        vectors = check_vectors(vectors, owner="Collection.add", dimension=dimension)
-        if vectors.shape[0] != n:
-            raise InputError(f"Got {vectors.shape[0]} vectors for {n} chunks; give one vector per chunk, in order.")
-        return vectors
-
     def _prepare(self, chunks: Sequence[Any], vectors: np.ndarray | None) -> tuple[pa.Table, list[str], np.ndarray | None]:
-        """The new chunk table, texts and vectors; raises before the collection changes."""
-        from ragkit.index.faiss_index import check_vectors
-
-        vectors = self._check_new_vectors(len(chunks), vectors)
-        table = updates.append_chunks(self.chunks, chunks)
-        texts = [c.text for c in chunks]
-        if vectors is None and self._vector_indexes():
-            if self.embedder is None:
-                raise InputError("This collection has no embedder to embed new chunks; pass vectors=... or embedder.")
-            dimension = int(self._vector_indexes()[0].dimension)
-            vectors = check_vectors(self.embedder.embed_documents(texts), owner="Collection.add", dimension=dimension)
-        return table, texts, vectors
+        vector_indexes = [i for i in self.indexes.values() if i.kind == "vector"]
+        return updates.prepare(self.chunks, chunks, vectors, vector_indexes, self.embedder)  # raises before any change
 
     def _append(self, chunks: Sequence[Any], table: pa.Table, texts: list[str], vectors: np.ndarray | None) -> list[str]:
         try:
@@ -402,15 +339,7 @@ class Collection:
             with folder.writer_lock(root):
                 key = os.path.realpath(root)
                 folder.check_base(root, self._base.get(key))
-                tmp, data_dir = folder.new_data_dir(root)
-                try:
-                    manifest = persist.version_manifest(self, tmp, data_dir)
-                    folder.commit_manifest(root, tmp, data_dir, manifest)
-                except BaseException:
-                    import shutil
-
-                    shutil.rmtree(tmp, ignore_errors=True)
-                    raise
+                data_dir = folder.publish_version(root, lambda tmp, name: persist.version_manifest(self, tmp, name))
                 self._base[key] = data_dir
                 self._release_own_snapshot(root)
                 folder.remove_stale(root, keep=data_dir)
@@ -418,12 +347,7 @@ class Collection:
         return root
 
     def _release_own_snapshot(self, root: Path) -> None:
-        """After saving over the version this object was opened from, stop pinning that version.
-
-        Everything of it is memory-mapped or loaded already, and on POSIX an unlinked file
-        stays readable through its mappings, so the save may remove it (unless another
-        reader holds it). Elsewhere the pin stays until :meth:`close`.
-        """
+        """After saving over the version this was opened from, stop pinning it (POSIX: mapped files stay readable)."""
         snapshot = self._snapshot
         if os.name == "posix" and snapshot is not None and snapshot.root == os.path.realpath(root):
             snapshot.close()
@@ -457,11 +381,13 @@ class Collection:
             verify: check every file's sha256 (sizes are always checked).
 
         Raises:
-            IndexFormatError: not a collection, or a format this version cannot read.
+            IndexFormatError: not a collection (a sharded one: use ``open_collection``), or an unknown format.
             CorruptIndexError: a file is missing, truncated, altered or unreadable.
             ModelMismatchError: ``embedder`` is not the model the vectors were made with.
         """
         root = Path(path)
+        if (root / LAYOUT).is_file():
+            raise IndexFormatError(f"{root} holds a sharded collection ({LAYOUT}): open it with ragkit.open_collection(path).")
         manifest, snapshot = folder.open_snapshot(root)
         try:
             collection = cls(**persist.read_version(root, manifest, embedder, verify))
@@ -472,21 +398,3 @@ class Collection:
         collection._base[os.path.realpath(root)] = manifest["data_dir"]
         weakref.finalize(collection, snapshot.close)
         return collection
-
-def _check_access_field(chunks: pa.Table, field: Any) -> str:
-    if not isinstance(field, str) or not field:
-        raise ConfigError(f"The access field must be a metadata field name (str). Got {field!r}.")
-    meta = chunks.schema.field("metadata").type
-    names = [meta.field(i).name for i in range(meta.num_fields)]
-    if field not in names:
-        raise ConfigError(
-            f"The access field {field!r} is not a metadata field of this collection (fields: {', '.join(names) or 'none'}). "
-            "Give each document a metadata entry with its tenant or ACL groups."
-        )
-    kind = meta.field(field).type
-    ok = pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind) or (
-        (pa.types.is_list(kind) or pa.types.is_large_list(kind))
-        and (pa.types.is_string(kind.value_type) or pa.types.is_null(kind.value_type)))
-    if not ok:
-        raise ConfigError(f"The access field {field!r} must hold str or list[str] values; it holds {kind}.")
-    return field

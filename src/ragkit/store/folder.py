@@ -23,7 +23,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -32,7 +32,8 @@ from ragkit.core.errors import ConflictError, IndexFormatError
 from ragkit.core.faults import checkpoint
 from ragkit.store.manifest import MANIFEST, read_manifest, resolve_member, seal_manifest
 
-__all__ = ["writer_lock", "new_data_dir", "commit_manifest", "remove_stale", "open_snapshot", "collect_garbage", "check_base"]
+__all__ = ["check_base", "collect_garbage", "commit_manifest", "new_data_dir", "open_snapshot", "publish_version", "remove_stale",
+           "writer_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -132,6 +133,20 @@ def commit_manifest(root: Path, tmp: Path, data_dir: str, manifest: dict[str, An
     checkpoint("replace manifest")
     os.replace(staged, root / MANIFEST)
     fsync_path(root)
+
+
+def publish_version(root: Path, write: Callable[[Path, str], dict[str, Any]]) -> str:
+    """Write a new version with ``write(tmp_folder, data_dir_name) -> manifest`` and commit it; returns its data folder.
+
+    On any failure the partial folder is removed and the previous version stays current.
+    """
+    tmp, data_dir = new_data_dir(root)
+    try:
+        commit_manifest(root, tmp, data_dir, write(tmp, data_dir))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return data_dir
 
 
 def _try_exclusive(path: Path) -> IO[bytes] | None:

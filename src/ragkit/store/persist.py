@@ -65,9 +65,9 @@ def version_manifest(collection: Collection, tmp: Path, data_dir: str) -> dict[s
 
 def _embedder_manifest(collection: Collection) -> dict[str, Any] | None:
     if collection.embedder is None:
-        return collection._embedder_info
+        return collection.embedder_info
     info: dict[str, Any] = {"config": component_config(collection.embedder), "model_id": collection.embedder.model_id}
-    vector = [i for i in collection.indexes.values() if getattr(i, "kind", None) == "vector"]
+    vector = [i for i in collection.indexes.values() if i.kind == "vector"]
     if vector:
         info["dimension"] = int(vector[0].dimension)
     return info

@@ -19,7 +19,7 @@ _BUILTINS: dict[str, str] = {
     "RecursiveChunker": "ragkit.chunking",
     "SentenceChunker": "ragkit.chunking",
     "MarkdownChunker": "ragkit.chunking",
-    "FaissIndex": "ragkit.index.faiss_index",
+    "FaissIndex": "ragkit.index.vector.faiss",
     "BM25Index": "ragkit.index.bm25.index",
 }
 _registered: dict[str, type[Any]] = {}

@@ -1,262 +1,171 @@
-"""A collection made of shards that searches as one.
+"""A collection made of shards that searches as one: a second storage behind the one search planner.
 
-Layout: ``<root>/shards.json`` lists shard folders (each a saved :class:`Collection`), their
-row counts and offsets, and the BM25 statistics of the whole corpus (``bm25_stats.arrow``:
-every term's document frequency; row count and total length in ``shards.json``).
+Global row ``offsets[s] + r`` is row ``r`` of shard ``s`` (offsets count rows, dead ones
+included). Every index is a :class:`ShardedIndex`: each query runs against every shard's
+index and the per-shard top-k lists are merged by one kernel
+(:func:`ragkit.core.topk.merge_top_k`). BM25 runs as :class:`~ragkit.index.BM25Index`
+with the corpus-wide statistics (``stats=``), so its scores equal those of one index
+built over the whole corpus. Filters, access control, read snapshots, traces and
+every retriever work as on a :class:`~ragkit.Collection`.
 
-:class:`ShardedCollection` offers what retrievers use from a collection (``index``,
-``filter_mask``, ``embed_queries``, ``hits``, ``chunks``), so :class:`DenseRetriever`,
-:class:`BM25Retriever`, :class:`HybridRetriever` and evaluation work on it unchanged.
-Global row ``offset[s] + r`` is row ``r`` of shard ``s``. Each query is run against
-every shard's index; per-shard top-k lists are merged by score. BM25 scores use the
-global statistics, so they equal the scores of one index built over the whole corpus.
+A shard may be changed on its own (``Collection.open(shard)``, ``add``/``delete``/
+``upsert``, ``save``): opening the sharded collection then notices the shard's new
+version, recomputes the corpus-wide statistics from the shards and checks that
+document ids are still unique across shards. The sharded collection itself is
+read-only (its ``add``/``delete``/``upsert``/``save`` raise :class:`ReadOnlyError`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import column_numpy, read_table
-from ragkit.core.atomic import write_bytes_atomic, write_table_atomic
-from ragkit.core.errors import CorruptIndexError, IndexFormatError, InputError
+from ragkit.core.errors import CorruptIndexError, IndexFormatError, InputError, ReadOnlyError
+from ragkit.core.protocols import Embedder, IndexKind, SearchIndex
 from ragkit.core.results import Candidates, Hit
-from ragkit.core.topk import top_k, top_k_sparse
+from ragkit.core.topk import merge_top_k
+from ragkit.index.bm25 import CorpusStats
+from ragkit.store.access import Principal
+from ragkit.store.collection import Collection
 from ragkit.store.filters import Filter
+from ragkit.store.hits import hit_records
+from ragkit.store.layout import LAYOUT, combine_stats, read_layout
+from ragkit.store.uniqueness import check_unique_documents
 
-__all__ = ["ShardedCollection", "GlobalBM25Stats", "write_layout", "open_collection", "LAYOUT"]
+__all__ = ["ShardedCollection", "ShardedIndex", "open_collection"]
 
-LAYOUT = "shards.json"
-_FORMAT = "ragkit-sharded-collection"
-_STATS = "bm25_stats.arrow"
-
-
-@dataclass(frozen=True)
-class GlobalBM25Stats:
-    """Document frequency of every term over all shards, the live row count and total length."""
-
-    terms: pa.Array
-    df: np.ndarray
-    n_docs: int
-    total_len: int
-
-    @classmethod
-    def empty(cls) -> GlobalBM25Stats:
-        return cls(pa.array([], type=pa.string()), np.empty(0, dtype=np.int64), 0, 0)
-
-    @classmethod
-    def of_index(cls, index: Any) -> GlobalBM25Stats:
-        """The statistics of one built :class:`~ragkit.index.BM25Index`."""
-        state = index._require_state()
-        n_terms = state.postings.n_terms
-        terms = index._terms
-        terms = terms.slice(0, n_terms) if isinstance(terms, pa.Array) else pa.array(terms[:n_terms], type=pa.string())
-        return cls(terms, state.postings.df().astype(np.int64), int(state.n_alive), int(state.total_len))
-
-    def merge(self, other: GlobalBM25Stats) -> GlobalBM25Stats:
-        """Statistics of the union of two disjoint row sets (document frequencies add up)."""
-        table = pa.table({"term": pa.concat_arrays([self.terms.cast(pa.string()), other.terms.cast(pa.string())]),
-                          "df": pa.array(np.concatenate([self.df, other.df]))})
-        summed = table.group_by("term").aggregate([("df", "sum")])
-        return GlobalBM25Stats(summed.column("term").combine_chunks(), column_numpy(summed, "df_sum").astype(np.int64),
-                               self.n_docs + other.n_docs, self.total_len + other.total_len)
+logger = logging.getLogger(__name__)
 
 
-def write_layout(root: Path, shards: list[dict[str, Any]], bm25_index: str | None,
-                 stats: GlobalBM25Stats | None) -> dict[str, Any]:
-    """Write the statistics file, then ``shards.json`` atomically (it names the complete set)."""
-    layout: dict[str, Any] = {"format": _FORMAT, "format_version": 1, "shards": shards, "bm25": None}
-    if bm25_index is not None and stats is not None:
-        write_table_atomic(root / _STATS, pa.table({"term": stats.terms, "df": pa.array(stats.df)}))
-        layout["bm25"] = {"index": bm25_index, "n_docs": stats.n_docs, "total_len": stats.total_len, "stats": _STATS}
-    write_bytes_atomic(root / LAYOUT, json.dumps(layout, indent=2, sort_keys=True).encode("utf-8"))
-    return layout
-
-
-def open_collection(path: str | Path, **options: Any) -> Any:
+def open_collection(path: str | Path, **options: Any) -> Collection | ShardedCollection:
     """Open ``path`` as a :class:`ShardedCollection` when it has ``shards.json``, else as a :class:`Collection`."""
-    from ragkit.store.collection import Collection
-
     if (Path(path) / LAYOUT).is_file():
         return ShardedCollection.open(path, **options)
     return Collection.open(path, **options)
 
 
-class _ShardedVectorIndex:
-    kind = "vector"
+class ShardedIndex:
+    """One index of a sharded collection: the shards' indexes of that name, searched as one."""
 
-    def __init__(self, owner: ShardedCollection, name: str) -> None:
-        self.owner, self.name = owner, name
-        self.parts = [s.index(name) for s in owner.shards]
-        self.dimension = self.parts[0].dimension
-        self.n_docs = owner.num_chunks
+    def __init__(self, kind: IndexKind, parts: Sequence[SearchIndex], offsets: np.ndarray,
+                 stats: CorpusStats | None = None) -> None:
+        self.kind: IndexKind = kind
+        self.parts = list(parts)
+        self.offsets = offsets
+        self.stats = stats
         self.last_timings: list[float] = []
 
     @property
     def generation(self) -> int:
         return sum(int(p.generation) for p in self.parts)
 
-    def search_rows(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
-        per_shard, self.last_timings = [], []
-        for part, (lo, hi) in zip(self.parts, self.owner.bounds, strict=True):
-            start = time.perf_counter()
-            found = part.search_rows(queries, k, None if allowed is None else allowed[lo:hi])
-            self.last_timings.append(time.perf_counter() - start)
-            per_shard.append([Candidates(c.rows + lo, c.scores) for c in found])
-        return _merge(per_shard, k)
-
-
-class _ShardedBM25Index:
-    """BM25 over every shard's postings with the corpus-wide IDF and average length."""
-
-    kind = "bm25"
-
-    def __init__(self, owner: ShardedCollection, name: str, stats: GlobalBM25Stats) -> None:
-        from ragkit.index.bm25.scoring import idf
-
-        self.owner, self.name = owner, name
-        self.parts = [s.index(name) for s in owner.shards]
-        self.config = self.parts[0].config
-        self.n_docs = owner.num_chunks
-        self.avgdl = stats.total_len / stats.n_docs if stats.n_docs else 0.0
-        self.idf = idf(self.config.variant, stats.df, stats.n_docs, self.config.epsilon)
-        self.term_ids = {t: i for i, t in enumerate(stats.terms.to_pylist())}
-        self.last_timings: list[float] = []
+    @property
+    def num_rows(self) -> int:
+        return int(self.offsets[-1])
 
     @property
-    def generation(self) -> int:
-        return sum(int(p.generation) for p in self.parts)
+    def n_docs(self) -> int:
+        return self.num_rows
 
-    def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None, *,
-                    trace: Any = None) -> list[Candidates]:
-        if isinstance(queries, str):
-            raise InputError("search_rows expects a list of queries; wrap a single query as [query].")
-        tokens = self.config.tokenizer.tokenize(list(queries))
-        flat = [t for toks in tokens for t in toks]
-        query_of = np.repeat(np.arange(len(tokens), dtype=np.int64), [len(toks) for toks in tokens])
-        lookup = self.term_ids.get
-        global_ids = np.fromiter((lookup(t, -1) for t in flat), dtype=np.int64, count=len(flat))
-        if trace is not None:
-            trace.lap("tokenize")
-        per_shard, self.last_timings = [], []
-        for part, (lo, hi) in zip(self.parts, self.owner.bounds, strict=True):
+    @property
+    def dimension(self) -> int:
+        return int(self.parts[0].dimension)  # type: ignore[attr-defined]
+
+    def search_rows(self, queries: Any, k: int, allowed: np.ndarray | None = None, *, trace: Any = None) -> list[Candidates]:
+        """Each shard's top-``k`` (with the corpus-wide BM25 statistics), merged by score (ties: lower row)."""
+        if allowed is not None and allowed.shape != (self.num_rows,):
+            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.num_rows},).")
+        per_shard, timings = [], []
+        for s, part in enumerate(self.parts):
+            lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
+            local = None if allowed is None else allowed[lo:hi]
             start = time.perf_counter()
-            found = self._search_shard(part, flat, query_of, global_ids, len(tokens), k,
-                                       None if allowed is None else allowed[lo:hi])
-            self.last_timings.append(time.perf_counter() - start)
-            per_shard.append([Candidates(c.rows + lo, c.scores) for c in found])
-        return _merge(per_shard, k)
+            if self.kind == "bm25":  # tokenising is timed once, in the first shard
+                found = part.search_rows(queries, k, local, stats=self.stats, trace=trace if s == 0 else None)  # type: ignore[call-arg]
+            else:
+                found = part.search_rows(queries, k, local)
+            timings.append(time.perf_counter() - start)
+            per_shard.append(found)
+        self.last_timings = timings
+        return merge_top_k(per_shard, k, [int(o) for o in self.offsets[:-1]])
 
-    def _search_shard(self, part: Any, flat: list[str], query_of: np.ndarray, global_ids: np.ndarray, n_queries: int,
-                      k: int, allowed: np.ndarray | None) -> list[Candidates]:
-        """Score one shard's postings with the global IDF and average length (query terms given flat)."""
-        import scipy.sparse as sp
+    def get_config(self) -> dict[str, Any]:
+        return self.parts[0].get_config()
 
-        from ragkit.index.bm25.postings import gather
-        from ragkit.index.bm25.scoring import tf_weight
+    def _read_only(self, *_: Any, **__: Any) -> Any:
+        raise ReadOnlyError("The index of a sharded collection is read-only; change a shard (Collection.open(shard)) instead.")
 
-        state = part._require_state()
-        lookup = part._vocabulary().get
-        local = np.fromiter((lookup(t, -1) for t in flat), dtype=np.int64, count=len(flat))
-        known = (local >= 0) & (local < state.postings.n_terms) & (global_ids >= 0)
-        cfg = self.config
-        positions, slot = gather(state.postings, local[known])
-        rows = state.postings.rows[positions].astype(np.int64)
-        weights = tf_weight(cfg.variant, state.postings.tf[positions], state.doc_len[rows], self.avgdl, cfg.k1, cfg.b, cfg.delta)
-        weights *= self.idf[global_ids[known][slot]]
-        qrows = query_of[known][slot]
-        scores = sp.csr_matrix((weights, (qrows, rows)), shape=(n_queries, state.n_rows))
-        scores.sum_duplicates()
-        if allowed is not None:
-            scores.data[~allowed[scores.indices]] = 0.0
-            scores.eliminate_zeros()
-        return top_k_sparse(scores.indptr, scores.indices.astype(np.int64), scores.data, k)
-
-
-def _merge(per_shard: list[list[Candidates]], k: int) -> list[Candidates]:
-    """Per query: the best ``k`` of every shard's top-k, by score (ties: lower global row)."""
-    out = []
-    for q in range(len(per_shard[0]) if per_shard else 0):
-        parts = [shard[q] for shard in per_shard]
-        rows = np.concatenate([c.rows for c in parts])
-        scores = np.concatenate([c.scores for c in parts])
-        out.append(top_k(scores, k, rows))
-    return out
+    build = add = delete = save = _read_only
 
 
 class ShardedCollection:
     """Shards saved as collections, searched as one collection (see the module docs).
 
     Example:
-        >>> col = ShardedCollection.open("indexes/big")                        # doctest: +SKIP
-        >>> HybridRetriever(col).search("global bm25 statistics", k=5)          # doctest: +SKIP
+        >>> with ShardedCollection.open("indexes/big") as col:                   # doctest: +SKIP
+        ...     HybridRetriever(col).search("global bm25 statistics", k=5)
         >>> col.timings()                                                      # doctest: +SKIP
         {'vector': [0.0011, 0.0009], 'bm25': [0.0004, 0.0005]}
 
     Raises:
-        IndexFormatError / CorruptIndexError: a missing or inconsistent layout or shard.
+        IndexFormatError / CorruptIndexError: a missing or inconsistent layout or shard;
+            shards that disagree on their indexes, embedder or access field.
     """
 
-    def __init__(self, root: Path, shards: list[Any], layout: dict[str, Any], stats: GlobalBM25Stats | None) -> None:
-        self.root = root
-        self.shards = shards
-        self.layout = layout
-        counts = np.array([s.num_chunks for s in shards], dtype=np.int64)
-        self.offsets = np.concatenate([[0], np.cumsum(counts)])
-        self.bounds = [(int(a), int(b)) for a, b in zip(self.offsets[:-1], self.offsets[1:], strict=True)]
-        self.embedder = shards[0].embedder
-        self.indexes: dict[str, Any] = {}
-        for name, idx in shards[0].indexes.items():
-            if idx.kind == "vector":
-                self.indexes[name] = _ShardedVectorIndex(self, name)
-            elif layout.get("bm25") and name == layout["bm25"]["index"] and stats is not None:
-                self.indexes[name] = _ShardedBM25Index(self, name, stats)
+    def __init__(self, root: Path, shards: Sequence[Collection], stats: CorpusStats | None, bm25_index: str | None) -> None:
+        if not shards:
+            raise IndexFormatError(f"{root}: a sharded collection needs at least one shard.")
+        self.root = Path(root)
+        self.shards = list(shards)
+        _check_agreement(self.root, self.shards)
+        self.offsets = np.concatenate([[0], np.cumsum([s.num_rows for s in self.shards])]).astype(np.int64)
+        self.stats = stats
+        self.indexes: dict[str, ShardedIndex] = {}
+        for name, first in self.shards[0].indexes.items():
+            parts = [s.index(name) for s in self.shards]
+            use_stats = stats if first.kind == "bm25" and name == bm25_index else None
+            if first.kind == "bm25" and use_stats is None:
+                use_stats = _corpus_stats(parts)
+            self.indexes[name] = ShardedIndex(first.kind, parts, self.offsets, use_stats)
         self._chunks: pa.Table | None = None
 
     @classmethod
     def open(cls, path: str | Path, **options: Any) -> ShardedCollection:
-        """Open every shard (memory-mapped) and the global BM25 statistics; ``options`` go to :meth:`Collection.open`."""
-        from ragkit.store.collection import Collection
-
+        """Open every shard (memory-mapped); ``options`` go to :meth:`Collection.open` (``embedder``, ``verify``)."""
         root = Path(path)
+        layout = read_layout(root)
+        shards: list[Collection] = []
+        changed = False
         try:
-            layout = json.loads((root / LAYOUT).read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise IndexFormatError(f"{root}: no readable {LAYOUT}; is this a sharded collection? ({exc})") from exc
-        if not isinstance(layout, dict) or layout.get("format") != _FORMAT or not layout.get("shards"):
-            raise IndexFormatError(f"{root / LAYOUT} is not a ragkit sharded-collection layout.")
-        shards = []
-        for entry in layout["shards"]:
-            shard = Collection.open(root / entry["name"], **options)
-            if shard.num_chunks != entry["chunks"]:
-                raise CorruptIndexError(f"{entry['name']}: holds {shard.num_chunks} chunks, {LAYOUT} records {entry['chunks']}.")
-            shards.append(shard)
-        stats = None
-        if layout.get("bm25"):
-            info = layout["bm25"]
-            table = read_table(root / info["stats"])
-            stats = GlobalBM25Stats(table.column("term").combine_chunks(), column_numpy(table, "df").astype(np.int64),
-                                    int(info["n_docs"]), int(info["total_len"]))
-        return cls(root, shards, layout, stats)
+            for entry in layout.shards:
+                shard = Collection.open(root / entry["name"], **options)
+                shards.append(shard)
+                recorded = entry.get("version")
+                if recorded is not None and shard.version == recorded and shard.num_rows != entry["chunks"]:
+                    raise CorruptIndexError(f"{entry['name']}: holds {shard.num_rows} rows, {LAYOUT} records "
+                                            f"{entry['chunks']} for the same version.")
+                changed |= shard.num_rows != entry["chunks"] if recorded is None else shard.version != recorded
+            stats = layout.stats
+            if stats is not None and sum(s.num_chunks for s in shards) != stats.n_docs:
+                changed = True
+            if changed:
+                logger.info("%s: a shard changed since the layout was written; recomputing corpus statistics", root)
+                check_unique_documents([s.chunks for s in shards], [s.alive for s in shards])
+                stats = None  # recomputed from the shards' own statistics
+            return cls(root, shards, stats, layout.bm25_index)
+        except BaseException:
+            for shard in shards:
+                shard.close()
+            raise
 
-    # -- what retrievers use ------------------------------------------------------------
-    @property
-    def num_chunks(self) -> int:
-        return int(self.offsets[-1])
-
-    @property
-    def num_documents(self) -> int:
-        return int(pc.count_distinct(self.chunks.column("doc_id")).as_py())
-
+    # -- what the search planner uses (ragkit.store.storage.SearchStorage) ----------------------
     @property
     def chunks(self) -> pa.Table:
         """Every shard's chunk table, concatenated (memory-mapped, nothing copied)."""
@@ -264,30 +173,59 @@ class ShardedCollection:
             self._chunks = pa.concat_tables([s.chunks for s in self.shards], promote_options="permissive")
         return self._chunks
 
+    @property
+    def num_rows(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def num_chunks(self) -> int:
+        """Live chunks over every shard."""
+        return sum(s.num_chunks for s in self.shards)
+
+    @property
+    def num_documents(self) -> int:
+        return sum(s.num_documents for s in self.shards)  # document ids are unique across shards
+
+    @property
+    def alive(self) -> np.ndarray:
+        return np.concatenate([s.alive for s in self.shards])
+
+    @property
+    def generation(self) -> int:
+        return sum(int(s.generation) for s in self.shards)
+
+    @property
+    def version(self) -> str:
+        return "+".join(s.version for s in self.shards)
+
+    @property
+    def access_field(self) -> str | None:
+        return self.shards[0].access_field
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self.shards[0].embedder
+
+    @property
+    def embedder_info(self) -> dict[str, Any] | None:
+        return self.shards[0].embedder_info
+
     def __len__(self) -> int:
         return self.num_chunks
 
     def __repr__(self) -> str:
         return f"ShardedCollection(shards={len(self.shards)}, chunks={self.num_chunks}, indexes={sorted(self.indexes)})"
 
-    def index(self, name: str) -> Any:
+    def index(self, name: str) -> ShardedIndex:
         if name not in self.indexes:
             raise InputError(f"This sharded collection has no index {name!r}; it has: {', '.join(sorted(self.indexes))}.")
         return self.indexes[name]
 
-    def index_of_kind(self, kind: str) -> str:
+    def index_of_kind(self, kind: IndexKind) -> str:
         for name, idx in self.indexes.items():
             if idx.kind == kind:
                 return name
         raise InputError(f"This sharded collection has no {kind} index; it has: {', '.join(sorted(self.indexes)) or 'none'}.")
-
-    @property
-    def access_field(self) -> Any:
-        return self.shards[0].access_field
-
-    @property
-    def generation(self) -> int:
-        return sum(int(s.generation) for s in self.shards)
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
@@ -297,40 +235,76 @@ class ShardedCollection:
                 stack.enter_context(shard.reading())
             yield
 
-    def access_mask(self, principal: Any) -> np.ndarray:
+    def access_mask(self, principal: Principal) -> np.ndarray:
         return np.concatenate([s.access_mask(principal) for s in self.shards])
 
-    def filter_mask(self, filters: Filter | None, principal: Any = None) -> np.ndarray | None:
+    def filter_mask(self, filters: Filter | None, principal: Principal | None = None) -> np.ndarray | None:
         """Rows satisfying ``filters`` and visible to ``principal``, over all shards (``None``: every row)."""
         masks = [s.filter_mask(filters, principal=principal) for s in self.shards]
         if all(m is None for m in masks):
             return None
-        return np.concatenate([m if m is not None else np.ones(s.num_chunks, dtype=bool) for m, s in zip(masks, self.shards, strict=True)])
+        return np.concatenate([m if m is not None else np.ones(s.num_rows, dtype=bool) for m, s in zip(masks, self.shards, strict=True)])
 
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
-        return self.shards[0].embed_queries(queries)  # type: ignore[no-any-return]
+        return self.shards[0].embed_queries(queries)
 
-    def hits(self, candidates: Candidates, legs: dict[str, Candidates] | None = None) -> list[Hit]:
-        """:class:`Hit` records for global rows (each read from its shard)."""
+    def hits(self, candidates: Candidates, legs: Mapping[str, Candidates] | None = None) -> list[Hit]:
+        """:class:`Hit` records for global rows (each read from its shard, leg ranks over the whole ranking)."""
         if len(candidates) == 0:
             return []
         shard_of = np.searchsorted(self.offsets, candidates.rows, side="right") - 1
         out: list[Hit | None] = [None] * len(candidates)
         for s in np.unique(shard_of).tolist():
             sel = np.flatnonzero(shard_of == s)
-            lo = self.offsets[s]
-            local = Candidates(candidates.rows[sel] - lo, candidates.scores[sel])
-            local_legs = {n: Candidates(c.rows[(c.rows >= lo) & (c.rows < self.offsets[s + 1])] - lo,
-                                        c.scores[(c.rows >= lo) & (c.rows < self.offsets[s + 1])]) for n, c in (legs or {}).items()}
-            for i, hit in zip(sel.tolist(), self.shards[s].hits(local, local_legs), strict=True):
-                rank_legs = {n: replace(hit.legs[n], rank=_rank(legs[n], int(candidates.rows[i]))) for n in hit.legs} if legs else {}
-                out[i] = replace(hit, chunk_row=int(candidates.rows[i]), legs=rank_legs)
+            local = Candidates(candidates.rows[sel] - self.offsets[s], candidates.scores[sel])
+            found = hit_records(self.shards[s].chunks, local, legs, row_ids=candidates.rows[sel])
+            for i, hit in zip(sel.tolist(), found, strict=True):
+                out[i] = hit
         return [h for h in out if h is not None]
 
     def timings(self) -> dict[str, list[float]]:
         """Seconds each shard took in the last search, per index."""
         return {name: list(idx.last_timings) for name, idx in self.indexes.items()}
 
+    # -- lifecycle ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release every shard's hold on its on-disk version."""
+        for shard in self.shards:
+            shard.close()
 
-def _rank(candidates: Candidates, row: int) -> int:
-    return int(np.flatnonzero(candidates.rows == row)[0]) + 1
+    def __enter__(self) -> ShardedCollection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _read_only(self, *_: Any, **__: Any) -> Any:
+        raise ReadOnlyError(
+            "A sharded collection is read-only. Change a shard on its own (Collection.open(<root>/<shard>), then "
+            "add/delete/upsert and save); opening the sharded collection again picks the change up."
+        )
+
+    add = delete = upsert = save = set_access_field = _read_only
+
+
+def _check_agreement(root: Path, shards: Sequence[Collection]) -> None:
+    """Every shard must have the same indexes (names and kinds), embedder model and access field."""
+    first = shards[0]
+    names = {n: i.kind for n, i in first.indexes.items()}
+    model = (first.embedder_info or {}).get("model_id")
+    for i, shard in enumerate(shards[1:], start=1):
+        if {n: x.kind for n, x in shard.indexes.items()} != names:
+            raise IndexFormatError(f"{root}: shard {i} has indexes {sorted(shard.indexes)}, shard 0 has {sorted(names)}.")
+        if shard.access_field != first.access_field:
+            raise IndexFormatError(
+                f"{root}: shards disagree on the access field (shard 0: {first.access_field!r}, shard {i}: "
+                f"{shard.access_field!r}); every shard must restrict access by the same field (set_access_field)."
+            )
+        other = (shard.embedder_info or {}).get("model_id")
+        if other != model:
+            raise IndexFormatError(f"{root}: shard {i} was embedded with {other!r}, shard 0 with {model!r}.")
+
+
+def _corpus_stats(parts: Sequence[Any]) -> CorpusStats:
+    return combine_stats([part.statistics() for part in parts])
+

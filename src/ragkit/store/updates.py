@@ -13,11 +13,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.documents import Chunk, Document, _check_metadata_item, validate_documents
+from ragkit.chunking.batch import chunk_documents
+from ragkit.core.documents import Chunk, Document, check_metadata_item, validate_documents
 from ragkit.core.errors import EmptyCorpusError, InputError
 from ragkit.store.chunks import chunks_to_table
 
-__all__ = ["chunk_ids", "rows_for_ids", "to_chunks", "append_chunks", "blank_dead_rows"]
+__all__ = ["append_chunks", "blank_dead_rows", "chunk_ids", "prepare", "refuse_existing", "rows_for_ids", "to_chunks"]
 
 _SHOW = 5
 
@@ -108,7 +109,7 @@ def _check_chunk(i: int, chunk: Chunk) -> None:
         raise InputError(f"{where} ({chunk.doc_id!r}): end {chunk.end} is before start {chunk.start}.")
     _check_text(f"{where} ({chunk.doc_id!r})", chunk.text)
     for key, value in dict(chunk.metadata).items():
-        _check_metadata_item(chunk.doc_id, key, value)
+        check_metadata_item(chunk.doc_id, key, value)
 
 
 def to_chunks(items: Any, chunker: Any) -> tuple[list[Chunk], list[str], bool]:
@@ -129,7 +130,7 @@ def to_chunks(items: Any, chunker: Any) -> tuple[list[Chunk], list[str], bool]:
             _check_text(f"Document {doc.id!r}", doc.text)
         if chunker is None:
             raise InputError("This collection records no chunker; pass chunker=... or add Chunks instead of Documents.")
-        chunks = chunker.chunk_many(docs) if hasattr(chunker, "chunk_many") else [c for d in docs for c in chunker.chunk(d)]
+        chunks = chunk_documents(chunker, docs)
         return list(chunks), [d.id for d in docs], True
     if all(isinstance(x, Chunk) for x in items):
         for i, chunk in enumerate(items):
@@ -170,3 +171,46 @@ def blank_dead_rows(table: pa.Table, alive: np.ndarray) -> pa.Table:
     meta = pc.if_else(keep, meta, pa.nulls(table.num_rows, type=meta.type))
     out = table.set_column(table.schema.get_field_index("text"), "text", text)
     return out.set_column(out.schema.get_field_index("metadata"), "metadata", meta)
+
+
+def refuse_existing(table: pa.Table, alive: np.ndarray, chunks: Sequence[Chunk]) -> None:
+    """Raise if any of ``chunks`` has the id of a live row of ``table``.
+
+    Raises:
+        InputError: naming the clashing ids and pointing to ``upsert``.
+    """
+    ids = pa.array([f"{c.doc_id}#{c.position}" for c in chunks], type=pa.string())
+    live = pc.filter(chunk_ids(table), pa.array(alive)).combine_chunks()
+    clash = np.asarray(pc.is_in(ids, value_set=live).to_numpy(zero_copy_only=False), dtype=bool)
+    if clash.any():
+        shown = _show(np.asarray(ids.to_pylist(), dtype=object)[clash])
+        raise InputError(f"Chunk ids already in this collection: {shown}. Use upsert(...) to replace them, or delete them first.")
+
+
+def prepare(table: pa.Table, chunks: Sequence[Chunk], vectors: np.ndarray | None, vector_indexes: Sequence[Any],
+            embedder: Any) -> tuple[pa.Table, list[str], np.ndarray | None]:
+    """The chunk table with ``chunks`` appended, their texts, and their checked vectors.
+
+    Embeds the texts with ``embedder`` when vectors are needed and not given. Everything
+    that can fail happens here, before any index or the collection changes.
+
+    Raises:
+        InputError / DimensionMismatchError: vectors without a vector index, of the wrong
+            shape or dimension, not finite; no embedder to embed with.
+    """
+    from ragkit.index import check_vectors
+
+    if not vector_indexes and vectors is not None:
+        raise InputError("vectors were given but this collection has no vector index; leave vectors out.")
+    dimension = int(vector_indexes[0].dimension) if vector_indexes else None
+    if vectors is not None:
+        vectors = check_vectors(vectors, owner="Collection.add", dimension=dimension)
+        if vectors.shape[0] != len(chunks):
+            raise InputError(f"Got {vectors.shape[0]} vectors for {len(chunks)} chunks; give one vector per chunk, in order.")
+    new_table = append_chunks(table, chunks)
+    texts = [c.text for c in chunks]
+    if vectors is None and vector_indexes:
+        if embedder is None:
+            raise InputError("This collection has no embedder to embed new chunks; pass vectors=... or embedder.")
+        vectors = check_vectors(embedder.embed_documents(texts), owner="Collection.add", dimension=dimension)
+    return new_table, texts, vectors

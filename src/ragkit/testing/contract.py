@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from ragkit.chunking.batch import chunk_documents
 from ragkit.core.documents import Document
 from ragkit.core.errors import RagkitError
 from ragkit.core.protocols import Chunker, Embedder
+from ragkit.index.building import build_indexes
 from ragkit.store.registry import resolve_component
 
 __all__ = ["check_component", "ContractViolation"]
@@ -63,7 +65,7 @@ def check_component(component: Any) -> None:
 
 def _check_chunker(chunker: Any) -> None:
     docs = [Document(id=f"d{i}", text=t, metadata={"n": i}) for i, t in enumerate(_SAMPLE)]
-    chunks = chunker.chunk_many(docs) if hasattr(chunker, "chunk_many") else [c for d in docs for c in chunker.chunk(d)]
+    chunks = chunk_documents(chunker, docs)
     by_id = {d.id: d for d in docs}
     for chunk in chunks:
         _require(by_id[chunk.doc_id].text[chunk.start:chunk.end] == chunk.text, f"chunk offsets wrong: {chunk}")
@@ -84,16 +86,18 @@ def _check_embedder(embedder: Any) -> None:
 
 def _check_index(index: Any, cls: type[Any], config: dict[str, Any]) -> None:
     fresh = cls.from_config(config)
-    data: Any
+    texts: list[str] = []
+    vectors: np.ndarray | None = None
+    queries: Any
     if index.kind == "vector":
         rng = np.random.default_rng(0)
-        data = rng.standard_normal((300, 16)).astype(np.float32)
-        data /= np.linalg.norm(data, axis=1, keepdims=True)
-        queries: Any = data[:5]
+        vectors = rng.standard_normal((300, 16)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        queries = vectors[:5]
     else:
-        data, queries = _SAMPLE * 3, ["cats purr", "fish gills"]
+        texts, queries = _SAMPLE * 3, ["cats purr", "fish gills"]
     _expect_error(lambda: fresh.search_rows(queries, 3), "search before build")
-    fresh.build(data)
+    build_indexes({"index": fresh}, texts, vectors)
     _expect_error(lambda: fresh.search_rows(queries, 0), "k=0")
     before = fresh.search_rows(queries, 3)
     with tempfile.TemporaryDirectory() as tmp:

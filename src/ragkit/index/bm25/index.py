@@ -3,13 +3,17 @@
 Nothing corpus-wide is precomputed from the statistics, so adding or deleting rows only
 edits the postings, the row lengths and the live-row mask; the next query sees exact
 IDF and average length of the current corpus, identical to a fresh build.
+
+An index over a part of a corpus scores as an index over the whole corpus when searched
+with the whole corpus's :class:`~ragkit.index.bm25.stats.CorpusStats` (``stats=``): the
+parts' :meth:`BM25Index.statistics` merged.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,96 +21,24 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.core.arrow_io import column_numpy, read_table, write_table
-from ragkit.core.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.errors import CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.topk import top_k_block, top_k_sparse
-from ragkit.core.validation import check_choice, check_float, check_k
+from ragkit.core.validation import check_k
+from ragkit.index.bm25.config import BM25Config
 from ragkit.index.bm25.postings import Postings, build_postings, gather
-from ragkit.index.bm25.scoring import VARIANTS, Variant, idf, tf_weight
+from ragkit.index.bm25.scoring import Variant, idf
+from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
+from ragkit.index.bm25.version import POSTINGS_FILE, IndexVersion
 
 __all__ = ["BM25Config", "BM25Index"]
 
-_FILES = ("bm25_terms.arrow", "bm25_postings.arrow", "bm25_docs.arrow")
+_FILES = ("bm25_terms.arrow", POSTINGS_FILE, "bm25_docs.arrow")
 #: Dense score cells (queries x rows) scored at once; bounds a batch's memory to ~100 MB.
 _BLOCK_CELLS = 1 << 23
 #: Texts tokenised per batch while building.
 _TOKENIZE_BATCH = 20_000
-
-
-@dataclass(frozen=True, kw_only=True)
-class BM25Config:
-    """Parameters of :class:`BM25Index`.
-
-    ``variant``: ``"lucene"`` (default; as Lucene and bm25s compute it), ``"okapi"``
-    (identical to rank-bm25's ``BM25Okapi``), ``"bm25+"`` or ``"bm25l"``.
-    """
-
-    variant: Variant = "lucene"
-    k1: float = 1.5
-    b: float = 0.75
-    delta: float = 0.5
-    epsilon: float = 0.25
-    tokenizer: BM25Tokenizer = field(default_factory=BM25Tokenizer)
-
-    def __post_init__(self) -> None:
-        owner = "BM25Index"
-        check_choice(owner, "variant", self.variant, VARIANTS)
-        check_float(owner, "k1", self.k1, low=0.0)
-        check_float(owner, "b", self.b, low=0.0, high=1.0)
-        check_float(owner, "delta", self.delta, low=0.0)
-        check_float(owner, "epsilon", self.epsilon, low=0.0)
-        if not isinstance(self.tokenizer, BM25Tokenizer):
-            raise ConfigError(
-                f"The 'tokenizer' parameter of {owner} must be a BM25Tokenizer. Got {self.tokenizer!r} instead."
-            )
-
-
-@dataclass(frozen=True, slots=True)
-class _State:
-    """One immutable version of the index; a query works on the version it started with."""
-
-    postings: Postings
-    doc_len: np.ndarray  # (n_rows,) int32, 0 for deleted rows
-    alive: np.ndarray  # (n_rows,) bool
-    n_alive: int
-    total_len: int
-    idf: np.ndarray  # (n_terms,) float64, for the current statistics
-    _cache: dict[str, Any] = field(default_factory=dict)  # derived arrays, built once per version
-
-    @property
-    def n_rows(self) -> int:
-        return int(self.doc_len.shape[0])
-
-    def weights(self, config: BM25Config) -> np.ndarray:
-        """idf * saturated tf of every posting (float64), computed once per version (O(postings))."""
-        weights = self._cache.get("weights")
-        if weights is None:
-            p = self.postings
-            avgdl = self.total_len / self.n_alive if self.n_alive else 0.0
-            try:
-                row_len = self.doc_len[p.rows]
-            except IndexError as exc:
-                raise CorruptIndexError(f"{_FILES[1]}: a posting points outside the {self.n_rows} rows.") from exc
-            if p.nnz and int(p.rows.min()) < 0:
-                raise CorruptIndexError(f"{_FILES[1]}: a posting has a negative row.")
-            weights = tf_weight(config.variant, p.tf, row_len, avgdl, config.k1, config.b, config.delta)
-            weights *= np.repeat(self.idf, p.df())
-            self._cache["weights"] = weights
-        return weights  # type: ignore[no-any-return]
-
-    def weight_matrix(self, config: BM25Config) -> Any:
-        """The weights as a scipy CSR matrix (terms x rows), built once per version."""
-        matrix = self._cache.get("matrix")
-        if matrix is None:
-            import scipy.sparse as sp
-
-            p = self.postings
-            # int32 offsets when they fit, so scipy shares the int32 rows instead of copying them
-            indptr = p.indptr.astype(np.int32) if p.nnz < 2**31 - 1 else p.indptr
-            matrix = sp.csr_matrix((self.weights(config), p.rows, indptr), shape=(p.n_terms, self.n_rows), copy=False)
-            self._cache["matrix"] = matrix
-        return matrix
 
 
 class BM25Index:
@@ -135,7 +67,7 @@ class BM25Index:
                  delta: float = 0.5, epsilon: float = 0.25, tokenizer: BM25Tokenizer | None = None) -> None:
         self.config = BM25Config(variant=variant, k1=k1, b=b, delta=delta, epsilon=epsilon,
                                  tokenizer=tokenizer or BM25Tokenizer())
-        self._state: _State | None = None
+        self._state: IndexVersion | None = None
         self._terms: pa.Array | list[str] | None = None  # term of each id (Arrow when loaded)
         self._vocab: dict[str, int] | None = None
         self._write_lock = threading.Lock()
@@ -156,6 +88,11 @@ class BM25Index:
 
     # -- statistics ------------------------------------------------------------------
     @property
+    def num_rows(self) -> int:
+        """Rows of the index, deleted ones included: a row is a slot of the chunk table, never reused (= ``n_docs``)."""
+        return 0 if self._state is None else self._state.n_rows
+
+    @property
     def n_docs(self) -> int:
         """Rows of the index, deleted ones included (row ids are never reused)."""
         return 0 if self._state is None else self._state.n_rows
@@ -174,19 +111,41 @@ class BM25Index:
     def vocabulary_size(self) -> int:
         return 0 if self._state is None else self._state.postings.n_terms
 
-    def _require_state(self) -> _State:
+    def statistics(self) -> CorpusStats:
+        """The statistics of this index's live rows: each term's document frequency over them
+        (0 for a term only deleted rows held), the live row count and their summed length;
+        the same object until the rows change. Merge the parts' statistics to search each
+        part as the whole (terms keep the vocabulary's order, so merged row-contiguous parts
+        list them as one index over the whole corpus does).
+        """
+        state = self._require_state()
+        stats = state.cache.get("statistics")
+        if stats is None:
+            stats = CorpusStats(self._version_terms(state), state.postings.df().astype(np.int64), state.n_alive, state.total_len)
+            state.cache["statistics"] = stats
+        return stats  # type: ignore[no-any-return]
+
+    def _version_terms(self, state: IndexVersion) -> pa.Array:
+        """The term of each id known to ``state`` (an Arrow string array)."""
+        terms, n_terms = self._terms, state.postings.n_terms
+        assert terms is not None
+        if isinstance(terms, pa.Array):
+            return terms.slice(0, n_terms)
+        return pa.array(terms[:n_terms], type=pa.string())
+
+    def _require_state(self) -> IndexVersion:
         state = self._state
         if state is None:
             raise NotBuiltError("BM25Index is empty: call build(texts) or load it from a collection first.")
         return state
 
-    def _new_state(self, postings: Postings, doc_len: np.ndarray, alive: np.ndarray) -> _State:
+    def _new_state(self, postings: Postings, doc_len: np.ndarray, alive: np.ndarray) -> IndexVersion:
         n_alive = int(alive.sum())
         cfg = self.config
-        return _State(postings, doc_len, alive, n_alive, int(doc_len.sum(dtype=np.int64)),
+        return IndexVersion(postings, doc_len, alive, n_alive, int(doc_len.sum(dtype=np.int64)),
                       idf(cfg.variant, postings.df(), n_alive, cfg.epsilon))
 
-    def _warm(self, state: _State) -> None:
+    def _warm(self, state: IndexVersion) -> None:
         """Derive the scoring arrays now, so the cost lands on the update, not the next query."""
         if self.config.variant == "okapi":
             state.weights(self.config)
@@ -289,7 +248,7 @@ class BM25Index:
         state = self._require_state()
         return self._term_ids([query], state)[0]
 
-    def _term_ids(self, queries: Sequence[str], state: _State) -> tuple[np.ndarray, np.ndarray]:
+    def _term_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of all queries, concatenated, and the number each query contributes."""
         vocab = self._vocabulary()
         limit = state.postings.n_terms  # terms added after this state began are unknown to it
@@ -300,13 +259,14 @@ class BM25Index:
         query_of = np.repeat(np.arange(len(tokens)), [len(q) for q in tokens])
         return ids[known], np.bincount(query_of[known], minlength=len(tokens))
 
-    def _score_block(self, state: _State, terms: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _score_block(self, state: IndexVersion, terms: np.ndarray, lengths: np.ndarray,
+                     stats: CorpusStats | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Dense (queries x rows) scores for a block of queries, and which cells matched a term."""
         n, nq = state.n_rows, lengths.shape[0]
         query_of_term = np.repeat(np.arange(nq), lengths)
         positions, slot = gather(state.postings, terms)
         cells = query_of_term[slot] * n + state.postings.rows[positions]
-        weights = state.weights(self.config)[positions]
+        weights = state.weights(self.config, stats, lambda: self._version_terms(state))[positions]
         # (bincount returns int64 for empty input: keep scores float)
         scores = np.bincount(cells, weights=weights, minlength=nq * n).astype(np.float64, copy=False).reshape(nq, n)
         matched = np.zeros(nq * n, dtype=bool)
@@ -319,7 +279,7 @@ class BM25Index:
         return self._score_block(state, *self._term_ids([query], state))[0][0]
 
     def search_rows(self, queries: Sequence[str], k: int, allowed: np.ndarray | None = None, *,
-                    trace: Any = None) -> list[Candidates]:
+                    trace: Any = None, stats: CorpusStats | None = None) -> list[Candidates]:
         """Top-``k`` matching rows per query; ``allowed`` is an optional boolean row mask.
 
         ``trace`` (a :class:`ragkit.observe.Trace`) gets a ``tokenize`` lap once queries are term ids.
@@ -327,40 +287,59 @@ class BM25Index:
         Only rows containing at least one query term are returned, so a query made only of
         stop words or unknown words gets no hits (and no error). The filter applies before
         top-k: a filtered query returns ``k`` hits whenever ``k`` allowed rows match.
+
+        ``stats``: corpus-wide statistics (:class:`~ragkit.index.bm25.stats.CorpusStats`, the
+        merged :meth:`statistics` of every part of a corpus, this one included) to score with
+        instead of this index's own: IDF from their document frequencies (a term they do not
+        know gets IDF 0) and average length from their total length and live rows. Searching
+        every part with the merged statistics and merging the per-part top-k gives the rows
+        and scores of one index over the whole corpus. The weights derived for a statistics
+        object are kept with the index version: pass the same object to reuse them.
+
+        Raises:
+            InputError: ``queries`` is a string, ``allowed`` has the wrong shape, or ``stats``
+                is not a :class:`~ragkit.index.bm25.stats.CorpusStats`.
         """
         check_k("BM25Index.search_rows", k)
         state = self._require_state()
         if isinstance(queries, str):
             raise InputError("BM25Index.search_rows expects a list of queries; wrap a single query as [query].")
+        if stats is not None and not isinstance(stats, CorpusStats):
+            raise InputError(
+                f"BM25Index.search_rows: 'stats' must be a CorpusStats (the merged statistics() of the corpus's parts) "
+                f"or None, got {type(stats).__name__}."
+            )
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
         terms, lengths = self._term_ids(queries, state)
         if trace is not None:
             trace.lap("tokenize")
         if self.config.variant != "okapi":
-            return self._search_sparse(state, terms, lengths, k, allowed)
+            return self._search_sparse(state, terms, lengths, k, allowed, stats)
         results: list[Candidates] = []
         block = max(1, _BLOCK_CELLS // max(state.n_rows, 1))
         bounds = np.concatenate([[0], np.cumsum(lengths)])
         for start in range(0, lengths.shape[0], block):
             stop = min(start + block, lengths.shape[0])
-            scores, matched = self._score_block(state, terms[bounds[start]:bounds[stop]], lengths[start:stop])
+            scores, matched = self._score_block(state, terms[bounds[start]:bounds[stop]], lengths[start:stop], stats)
             if allowed is not None:
                 matched &= allowed
             scores[~matched] = -np.inf
             results.extend(top_k_block(scores, k))
         return results
 
-    def _search_sparse(self, state: _State, terms: np.ndarray, lengths: np.ndarray, k: int,
-                       allowed: np.ndarray | None) -> list[Candidates]:
+    def _search_sparse(self, state: IndexVersion, terms: np.ndarray, lengths: np.ndarray, k: int,
+                       allowed: np.ndarray | None, stats: CorpusStats | None = None) -> list[Candidates]:
         """Scores as one sparse product (queries x terms) @ (terms x rows), top-k over matched rows.
 
         Valid when every posting weight is positive (all variants but Okapi): a row then
         matched exactly when its summed score is non-zero, which is what the product keeps.
+        (With ``stats``, the postings of a term the statistics do not know weigh 0: a row
+        matched only by such terms scores 0 and is not returned.)
         """
         import scipy.sparse as sp
 
-        weights = state.weight_matrix(self.config)
+        weights = state.weight_matrix(self.config, stats, lambda: self._version_terms(state))
         q_indptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
         np.cumsum(lengths, out=q_indptr[1:])
         counts = sp.csr_matrix((np.ones(terms.shape[0]), terms, q_indptr), shape=(lengths.shape[0], state.postings.n_terms))

@@ -6,8 +6,9 @@ import logging
 from typing import Any, Literal
 
 from ragkit.core.deps import faiss_gpu_count, require
+from ragkit.core.errors import ConfigError
 
-__all__ = ["to_gpus", "set_search_parameter"]
+__all__ = ["place_on_gpus", "to_gpus", "set_search_parameter"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +38,19 @@ def set_search_parameter(index: Any, name: str, value: int) -> None:
         faiss.GpuParameterSpace().set_index_parameter(index, name, value)
     else:
         faiss.ParameterSpace().set_index_parameter(index, name, value)
+
+
+def place_on_gpus(index: Any, *, device: str, mode: Literal["replicate", "shard"], float16: bool, name: str | None) -> Any | None:
+    """The GPU copy of ``index`` (``name``: its factory) for a ``device`` of ``"auto"`` or ``"gpu"``; None on the CPU.
+
+    Raises:
+        ConfigError: ``device="gpu"`` but FAISS sees no GPU or cannot place this index type on one.
+    """
+    if faiss_gpu_count() == 0:
+        if device == "gpu":
+            raise ConfigError("FaissIndex(device='gpu') but FAISS sees no GPU; use device='auto' or 'cpu'.")
+        return None
+    placed = to_gpus(index, mode=mode, float16=float16)
+    if placed is None and device == "gpu":
+        raise ConfigError(f"FAISS cannot place {name!r} on the GPU; use device='auto' to keep it on the CPU.")
+    return placed

@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "NPROBE_GRID", "EF_SEARCH_GRID"]
+from ragkit.core.deps import require
+from ragkit.core.results import Candidates
+from ragkit.index.vector.engine import has_parameter
+
+__all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "NPROBE_GRID", "EF_SEARCH_GRID", "RESCORE_GRID",
+           "drop_own", "exact_truth", "found_ids", "tuning_grid"]
 
 NPROBE_GRID = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
 EF_SEARCH_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+#: Candidate multiples tried when compressed codes miss the recall target.
+RESCORE_GRID = (8, 16, 32, 64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +100,40 @@ def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence
         chosen = max(points, key=lambda p: (p.recall, -p.ms_per_query))
         met = False
     return TuningResult(parameter, chosen.value, target_recall, truth.shape[1], met, n_queries, tuple(points))
+
+
+def tuning_grid(index: Any) -> tuple[str, list[Any]]:
+    """The search parameter to sweep on ``index`` and its values (``("none", [None])`` for exact indexes)."""
+    if has_parameter(index, "nprobe"):
+        faiss = require("faiss", package="faiss-gpu")
+        nlist = int(faiss.extract_index_ivf(index).nlist)
+        return "nprobe", [v for v in NPROBE_GRID if v <= nlist]
+    if has_parameter(index, "efSearch"):
+        return "efSearch", list(EF_SEARCH_GRID)
+    return "none", [None]
+
+
+def exact_truth(queries: np.ndarray, vectors: np.ndarray, alive: np.ndarray, k: int) -> np.ndarray:
+    """The true top-``k`` rows (by inner product) among the ``alive`` rows of ``vectors``, per query."""
+    faiss = require("faiss", package="faiss-gpu")
+    _, positions = faiss.knn(queries, np.ascontiguousarray(vectors[alive]), k, metric=faiss.METRIC_INNER_PRODUCT)
+    return alive[positions]  # type: ignore[no-any-return]
+
+
+def found_ids(found: list[Candidates], width: int) -> np.ndarray:
+    """The rows of each query's candidates as a (queries, width) array, padded with -1."""
+    ids = np.full((len(found), width), -1, dtype=np.int64)
+    for i, c in enumerate(found):
+        ids[i, : len(c)] = c.rows
+    return ids
+
+
+def drop_own(found: np.ndarray, own: np.ndarray | None, k: int) -> np.ndarray:
+    """The first ``k`` ids per query, without the query's own row when queries are held-out rows (``own``)."""
+    if own is None:
+        return found[:, :k]
+    out = np.full((found.shape[0], k), -1, dtype=np.int64)
+    for i, (row, mine) in enumerate(zip(found, own, strict=True)):
+        kept = row[row != mine][:k]
+        out[i, : kept.shape[0]] = kept
+    return out

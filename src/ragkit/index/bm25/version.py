@@ -1,0 +1,100 @@
+"""One immutable version of a BM25 index and the scoring arrays derived from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ragkit.core.errors import CorruptIndexError
+from ragkit.index.bm25.config import BM25Config
+from ragkit.index.bm25.postings import Postings
+from ragkit.index.bm25.scoring import tf_weight
+from ragkit.index.bm25.stats import CorpusStats
+
+__all__ = ["POSTINGS_FILE", "IndexVersion"]
+
+#: The postings file, named in errors about postings that point outside the rows.
+POSTINGS_FILE = "bm25_postings.arrow"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexVersion:
+    """One immutable version of the index; a query works on the version it started with.
+
+    Scoring arrays are derived once per version: the per-posting weights and their CSR
+    matrix for the version's own statistics, and the same for at most one external
+    :class:`~ragkit.index.bm25.stats.CorpusStats` (identified by object identity; a
+    query with other statistics replaces that entry).
+    """
+
+    postings: Postings
+    doc_len: np.ndarray  # (n_rows,) int32, 0 for deleted rows
+    alive: np.ndarray  # (n_rows,) bool
+    n_alive: int
+    total_len: int
+    idf: np.ndarray  # (n_terms,) float64, for the version's own statistics
+    cache: dict[str, Any] = field(default_factory=dict)  # derived arrays, built once per version
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.doc_len.shape[0])
+
+    def scoring(self, config: BM25Config, stats: CorpusStats | None = None,
+                terms: Callable[[], pa.Array] | None = None) -> dict[str, Any]:
+        """The derived arrays for the own statistics (``stats=None``) or for ``stats``.
+
+        ``terms`` gives the version's term strings (needed once per external ``stats``, to
+        map each local term to its corpus-wide IDF). The returned dict holds ``"weights"``
+        and, once :meth:`weight_matrix` built it, ``"matrix"``.
+        """
+        if stats is None:
+            entry: dict[str, Any] | None = self.cache.get("own")
+            if entry is None:
+                avgdl = self.total_len / self.n_alive if self.n_alive else 0.0
+                entry = {"weights": self._posting_weights(config, self.idf, avgdl)}
+                self.cache["own"] = entry
+            return entry
+        entry = self.cache.get("external")
+        if entry is None or entry["stats"] is not stats:
+            if terms is None:
+                raise ValueError("scoring with external statistics needs the version's terms")
+            term_idf = stats.term_idf(terms(), config.variant, config.epsilon)
+            entry = {"stats": stats, "weights": self._posting_weights(config, term_idf, stats.avgdl)}
+            self.cache["external"] = entry  # at most one external entry: a new one replaces it
+        return entry
+
+    def weights(self, config: BM25Config, stats: CorpusStats | None = None,
+                terms: Callable[[], pa.Array] | None = None) -> np.ndarray:
+        """idf * saturated tf of every posting (float64), computed once per version and statistics (O(postings))."""
+        return self.scoring(config, stats, terms)["weights"]  # type: ignore[no-any-return]
+
+    def weight_matrix(self, config: BM25Config, stats: CorpusStats | None = None,
+                      terms: Callable[[], pa.Array] | None = None) -> Any:
+        """The weights as a scipy CSR matrix (terms x rows), built once per version and statistics."""
+        entry = self.scoring(config, stats, terms)
+        matrix = entry.get("matrix")
+        if matrix is None:
+            import scipy.sparse as sp
+
+            p = self.postings
+            # int32 offsets when they fit, so scipy shares the int32 rows instead of copying them
+            indptr = p.indptr.astype(np.int32) if p.nnz < 2**31 - 1 else p.indptr
+            matrix = sp.csr_matrix((entry["weights"], p.rows, indptr), shape=(p.n_terms, self.n_rows), copy=False)
+            entry["matrix"] = matrix
+        return matrix
+
+    def _posting_weights(self, config: BM25Config, term_idf: np.ndarray, avgdl: float) -> np.ndarray:
+        p = self.postings
+        try:
+            row_len = self.doc_len[p.rows]
+        except IndexError as exc:
+            raise CorruptIndexError(f"{POSTINGS_FILE}: a posting points outside the {self.n_rows} rows.") from exc
+        if p.nnz and int(p.rows.min()) < 0:
+            raise CorruptIndexError(f"{POSTINGS_FILE}: a posting has a negative row.")
+        weights = tf_weight(config.variant, p.tf, row_len, avgdl, config.k1, config.b, config.delta)
+        weights *= np.repeat(term_idf, p.df())
+        return weights

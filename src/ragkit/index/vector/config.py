@@ -1,0 +1,48 @@
+"""Parameters of the FAISS vector index (:class:`~ragkit.index.vector.faiss.FaissIndex`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from ragkit.core.errors import ConfigError
+from ragkit.core.validation import check_choice, check_int, check_str
+
+__all__ = ["FaissConfig"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FaissConfig:
+    """Parameters of :class:`FaissIndex`.
+
+    ``factory``: a FAISS index-factory string (``"Flat"``, ``"HNSW32"``, ``"IVF256,Flat"``,
+    ``"IVF1024,PQ32"``, ``"IVF4096_HNSW32,SQ8"``...), a binary one (``"BFlat"``,
+    ``"BHNSW32"``: sign bits, Hamming search), or ``"auto"`` to choose from the corpus
+    size, dimension and ``memory_budget`` (bytes). ``nprobe`` / ``ef_search`` set the
+    search breadth (``None``: FAISS's default, or what :meth:`FaissIndex.tune` chose).
+    ``rescore``: compressed and binary codes fetch ``rescore * k`` candidates and re-rank
+    them by exact inner product (0 turns this off).
+    """
+
+    factory: str = "Flat"
+    nprobe: int | None = None
+    ef_search: int | None = None
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    gpu_mode: Literal["replicate", "shard"] = "replicate"
+    gpu_float16: bool = False
+    memory_budget: int | None = None
+    rescore: int = 4
+
+    def __post_init__(self) -> None:
+        owner = "FaissIndex"
+        check_str(owner, "factory", self.factory)
+        if "IDMap" in self.factory:
+            raise ConfigError(f"The 'factory' parameter of {owner} must not contain IDMap: ids are managed by ragkit.")
+        for name in ("nprobe", "ef_search", "memory_budget"):
+            if getattr(self, name) is not None:
+                check_int(owner, name, getattr(self, name), low=1)
+        check_choice(owner, "device", self.device, ("auto", "cpu", "gpu"))
+        check_choice(owner, "gpu_mode", self.gpu_mode, ("replicate", "shard"))
+        check_int(owner, "rescore", self.rescore, low=0)
+        if not isinstance(self.gpu_float16, bool):
+            raise ConfigError(f"The 'gpu_float16' parameter of {owner} must be a bool. Got {self.gpu_float16!r} instead.")

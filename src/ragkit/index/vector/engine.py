@@ -1,0 +1,208 @@
+"""Module-level FAISS operations behind :class:`~ragkit.index.vector.faiss.FaissIndex`.
+
+A new index from a factory string (polysemous training off), training on a sample,
+adding vectors (sign bits for binary indexes), search parameters carrying an ID
+selector, reading a saved index (memory-mapped where possible), IVF extraction.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ragkit.core.deps import require
+from ragkit.core.errors import ConfigError, CorruptIndexError, InputError
+from ragkit.core.results import Candidates
+from ragkit.core.topk import top_k
+
+__all__ = [
+    "TRAIN_MIN",
+    "TRAIN_PER_LIST",
+    "add_vectors",
+    "bitmap_search",
+    "codes",
+    "exact_search",
+    "extract_ivf",
+    "first_line",
+    "has_parameter",
+    "ivf_lists",
+    "new_index",
+    "read_faiss",
+    "search_params",
+    "skip_polysemous_training",
+    "slot_candidates",
+    "train",
+]
+
+# training sample: 40 vectors per IVF list (FAISS warns below 39) and at least 65,536 (PQ/SQ codebooks)
+TRAIN_PER_LIST, TRAIN_MIN = 40, 1 << 16
+
+
+def new_index(factory: str, d: int) -> Any:
+    """An empty FAISS index (inner product) for the factory string; binary for ``"B..."`` factories.
+
+    Raises:
+        ConfigError: an invalid factory string, or a binary one for a dimension not divisible by 8.
+    """
+    faiss = require("faiss", package="faiss-gpu")
+    try:
+        if factory.startswith("B"):
+            if d % 8:
+                raise ConfigError(f"Binary index {factory!r} needs a dimension divisible by 8; got {d}.")
+            return faiss.index_binary_factory(d, factory)
+        index = faiss.index_factory(d, factory, faiss.METRIC_INNER_PRODUCT)
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"The 'factory' parameter of FaissIndex is not a valid FAISS factory string for "
+            f"dimension {d}: {factory!r} ({first_line(exc)})."
+        ) from exc
+    skip_polysemous_training(index, faiss)
+    return index
+
+
+def skip_polysemous_training(index: Any, faiss: Any) -> None:
+    """PQ indexes from the factory train polysemous codes by default: minutes of annealing for a
+    Hamming pre-filter ragkit never uses (it re-ranks exactly instead), so it is switched off."""
+    parts = [faiss.downcast_index(index)]
+    if isinstance(parts[0], faiss.IndexPreTransform):
+        parts.append(faiss.downcast_index(parts[0].index))
+    if hasattr(parts[-1], "storage"):  # HNSW over PQ codes
+        parts.append(faiss.downcast_index(parts[-1].storage))
+    for part in parts:
+        if hasattr(part, "do_polysemous_training"):
+            part.do_polysemous_training = False
+
+
+def codes(index: Any, vectors: np.ndarray) -> np.ndarray:
+    """What ``index`` takes for ``vectors``: the vectors, or their sign bits for a binary index."""
+    return np.packbits(vectors > 0, axis=1) if type(index).__name__.startswith("IndexBinary") else vectors
+
+
+def train(index: Any, factory: str, vectors: np.ndarray) -> None:
+    """Train ``index`` when it needs it, on a random sample when ``vectors`` are many.
+
+    Raises:
+        InputError: fewer vectors than IVF lists, or FAISS could not train on them.
+    """
+    if index.is_trained:
+        return
+    faiss = require("faiss", package="faiss-gpu")
+    n = vectors.shape[0]
+    nlist = ivf_lists(index, faiss)
+    if nlist and n < nlist:
+        raise InputError(
+            f"FaissIndex {factory!r} has {nlist} IVF lists but only {n} vectors to train on; use fewer lists "
+            f"(about 4*sqrt(n) = {max(1, int(4 * n ** 0.5))}), 'auto', or 'Flat'."
+        )
+    cap = max(TRAIN_PER_LIST * nlist, TRAIN_MIN) if nlist else TRAIN_MIN
+    if n > cap:  # k-means on a random sample: as good a quantizer, a fraction of the time
+        vectors = vectors[np.sort(np.random.default_rng(0).choice(n, size=cap, replace=False))]
+    try:
+        index.train(codes(index, vectors))
+    except RuntimeError as exc:
+        raise InputError(
+            f"FaissIndex {factory!r} could not be trained on {n} vectors: {first_line(exc)}. "
+            "Quantizers need enough training vectors (PQ: at least 256 per sub-quantizer); "
+            "use 'Flat', 'HNSW32' or 'auto' for small corpora."
+        ) from exc
+
+
+def add_vectors(index: Any, vectors: np.ndarray) -> None:
+    """Append ``vectors`` to ``index`` (as sign bits for a binary index)."""
+    index.add(codes(index, vectors))
+
+
+def search_params(faiss: Any, index: Any, selector: Any, k: int) -> Any:
+    """Search parameters restricting ``index`` to ``selector``, keeping its breadth (HNSW: at least ``k``)."""
+    if hasattr(index, "hnsw"):
+        return faiss.SearchParametersHNSW(sel=selector, efSearch=max(index.hnsw.efSearch, k))
+    ivf = extract_ivf(index, faiss)
+    if ivf is not None:
+        return faiss.SearchParametersIVF(sel=selector, nprobe=ivf.nprobe)
+    return faiss.SearchParameters(sel=selector)
+
+
+def read_faiss(faiss: Any, path: Path, *, binary: bool, mmap: bool) -> tuple[Any, bool]:
+    """The index in ``path`` and whether it is memory-mapped (read-only).
+
+    Raises:
+        CorruptIndexError: FAISS cannot read the file.
+    """
+    try:
+        if binary:
+            return faiss.read_index_binary(str(path)), False
+        if not mmap:
+            return faiss.read_index(str(path)), False
+        # memory-map the stored codes (flat, HNSW, SQ, PQ storage) zero-copy where this FAISS supports it
+        flag = getattr(faiss, "IO_FLAG_MMAP_IFC", faiss.IO_FLAG_MMAP)
+        try:
+            return faiss.read_index(str(path), flag | faiss.IO_FLAG_READ_ONLY), True
+        except RuntimeError:
+            return faiss.read_index(str(path)), False
+    except RuntimeError as exc:
+        raise CorruptIndexError(f"{path.name}: FAISS cannot read it ({first_line(exc)}).") from exc
+
+
+def has_parameter(index: Any, name: str) -> bool:
+    """Whether ``index`` has the search parameter ``name`` (``"nprobe"`` or ``"efSearch"``)."""
+    faiss = require("faiss", package="faiss-gpu")
+    if name == "nprobe":
+        return extract_ivf(index, faiss) is not None
+    return hasattr(index, "hnsw")
+
+
+def extract_ivf(index: Any, faiss: Any) -> Any:
+    """The inverted-file part of ``index``, or None when it has none (binary indexes: None)."""
+    if type(index).__name__.startswith("IndexBinary"):
+        return None
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None
+
+
+def ivf_lists(index: Any, faiss: Any) -> int:
+    """Number of IVF lists of ``index`` (0 without an inverted file)."""
+    ivf = extract_ivf(index, faiss)
+    return int(ivf.nlist) if ivf is not None else 0
+
+
+def first_line(exc: BaseException) -> str:
+    """The last line of a FAISS error message, whitespace collapsed, at most 200 characters."""
+    text = str(exc).strip().splitlines()
+    return re.sub(r"\s+", " ", text[-1] if text else type(exc).__name__)[:200]
+
+
+def bitmap_search(faiss: Any, index: Any, queries: np.ndarray, fetch: int, slot_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FAISS search of ``index`` restricted to the slots flagged in the boolean ``slot_ok`` (an ``IDSelectorBitmap``)."""
+    bitmap = np.packbits(slot_ok, bitorder="little")  # referenced until the search returns
+    selector = faiss.IDSelectorBitmap(slot_ok.shape[0], faiss.swig_ptr(bitmap))
+    params = search_params(faiss, index, selector, fetch)
+    return index.search(queries, fetch, params=params)  # type: ignore[no-any-return]
+
+
+def slot_candidates(queries: np.ndarray, scores: np.ndarray, slots: np.ndarray, slot_row: np.ndarray,
+                    vectors: np.ndarray, k: int, *, rescore: bool) -> list[Candidates]:
+    """FAISS results (slots) as top-``k`` rows per query: empty and deleted slots dropped,
+    scores recomputed from the exact ``vectors`` when ``rescore``."""
+    out = []
+    for q, s, sl in zip(queries, scores, slots, strict=True):
+        keep = sl >= 0
+        rows = slot_row[sl[keep]]
+        live = rows >= 0
+        rows, row_scores = rows[live], s[keep][live].astype(np.float64)
+        if rescore:
+            row_scores = (vectors[rows] @ q).astype(np.float64)
+        out.append(top_k(row_scores, k, rows))
+    return out
+
+
+def exact_search(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int) -> list[Candidates]:
+    """Exact inner products of ``queries`` against the ``vectors`` of ``rows``: top-``k`` per query."""
+    if rows.size == 0:
+        return [Candidates.empty() for _ in range(queries.shape[0])]
+    scores = queries @ vectors[rows].T
+    return [top_k(row.astype(np.float64), k, rows.astype(np.int64)) for row in scores]

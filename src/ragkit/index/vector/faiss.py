@@ -1,0 +1,400 @@
+"""Vector search with FAISS: any factory string or automatic choice, live updates, filtered
+search that always fills k, exact re-scoring of compressed codes, recall tuning, GPUs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ragkit.core.deps import require
+from ragkit.core.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.results import Candidates
+from ragkit.core.validation import check_float, check_int, check_k
+from ragkit.index.vector.config import FaissConfig
+from ragkit.index.vector.engine import add_vectors, bitmap_search, exact_search, has_parameter, new_index, slot_candidates, train
+from ragkit.index.vector.files import INDEX_FILE, SLOTS_FILE, read_index, read_meta, read_slots, read_vectors, row_slots, write_files
+from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
+from ragkit.index.vector.selection import choose_factory
+from ragkit.index.vector.tuning import RESCORE_GRID, TuningResult, drop_own, exact_truth, found_ids, sweep, tuning_grid
+from ragkit.index.vector.vectors import check_rows, check_vectors
+
+__all__ = ["COMPACT_FRACTION", "EXACT_FILTER_ROWS", "FaissConfig", "FaissIndex"]
+
+logger = logging.getLogger(__name__)
+
+#: A filter allowing at most this many rows is answered by exact search over those rows.
+EXACT_FILTER_ROWS = 20_000
+#: Deleted slots are compacted away once they are this fraction of the index.
+COMPACT_FRACTION = 0.3
+_LOSSY = re.compile(r"PQ|SQ|LSH|RaBitQ")
+
+
+class FaissIndex:
+    """A FAISS index over unit-length embedding rows, searched by inner product (cosine).
+
+    Row ``i`` of the vectors given to :meth:`build` is chunk row ``i``; :meth:`add`
+    appends rows, :meth:`delete` and :meth:`upsert` work on row ids for every index type
+    (FAISS slots are mapped to rows, deleted slots are skipped and compacted away). The
+    exact vectors are kept beside the index (memory-mapped after open) for filtered exact
+    search, re-scoring of compressed codes, ground truth and compaction.
+
+    Example:
+        >>> v = np.eye(3, dtype=np.float32)
+        >>> [int(r) for r in FaissIndex("Flat").build(v).search_rows(v[:1], k=1)[0].rows]
+        [0]
+
+    Raises:
+        ConfigError: on an invalid factory string or parameter.
+        InputError: on vectors that are not finite, unit-length float rows.
+        DimensionMismatchError: on vectors of another dimension than the index.
+        NotBuiltError: when used before :meth:`build` or :meth:`load`.
+    """
+
+    kind = "vector"
+
+    def __init__(self, factory: str = "Flat", *, nprobe: int | None = None, ef_search: int | None = None,
+                 device: Literal["auto", "cpu", "gpu"] = "auto", gpu_mode: Literal["replicate", "shard"] = "replicate",
+                 gpu_float16: bool = False, memory_budget: int | None = None, rescore: int = 4) -> None:
+        self.config = FaissConfig(factory=factory, nprobe=nprobe, ef_search=ef_search, device=device, gpu_mode=gpu_mode,
+                                  gpu_float16=gpu_float16, memory_budget=memory_budget, rescore=rescore)
+        self.factory_: str | None = None  # the factory in use ("auto" resolved)
+        self.tuning_: TuningResult | None = None
+        self._index: Any = None
+        self._gpu_index: Any = None
+        self._vectors: np.ndarray = np.empty((0, 0), dtype=np.float32)  # exact vectors by row
+        self._slot_row = np.empty(0, dtype=np.int64)  # FAISS slot -> row (-1: deleted)
+        self._row_slot = np.empty(0, dtype=np.int64)  # row -> FAISS slot (-1: deleted)
+        self._mapped = False  # FAISS file memory-mapped read-only: copied to memory before a write
+        self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
+        self._lock = threading.RLock()
+        self._generation = 0  # bumped by every change of the rows or search settings (caches compare it)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"type": type(self).__name__, **asdict(self.config)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> FaissIndex:
+        return cls(**{k: v for k, v in config.items() if k != "type"})
+
+    # -- state -----------------------------------------------------------------------
+    @property
+    def dimension(self) -> int:
+        self._require_built()
+        return int(self._vectors.shape[1])
+
+    @property
+    def n_docs(self) -> int:
+        """Rows of the index, deleted ones included (row ids are never reused)."""
+        return int(self._row_slot.shape[0])
+
+    @property
+    def num_rows(self) -> int:
+        """Rows of the index, deleted ones included: a row is a slot of the chunk table, never reused (= ``n_docs``)."""
+        return int(self._row_slot.shape[0])
+
+    @property
+    def n_alive(self) -> int:
+        return int((self._row_slot >= 0).sum())
+
+    @property
+    def generation(self) -> int:
+        """A counter bumped by every build, add, delete, upsert, compact and tune: equal values mean unchanged results."""
+        return self._generation
+
+    @property
+    def ntotal(self) -> int:
+        """Slots held by FAISS (deleted ones included until compaction)."""
+        return 0 if self._index is None else int(self._index.ntotal)
+
+    @property
+    def on_gpu(self) -> bool:
+        return self._gpu_index is not None
+
+    @property
+    def binary(self) -> bool:
+        return (self.factory_ or self.config.factory).startswith("B")
+
+    @property
+    def lossy(self) -> bool:
+        """Whether the index compares compressed codes (re-scored exactly when ``rescore`` > 0)."""
+        return self.binary or bool(_LOSSY.search(self.factory_ or self.config.factory))
+
+    def memory_bytes(self) -> int:
+        """Bytes the FAISS index takes serialised (codes, lists, graph); the exact vectors are extra."""
+        faiss = require("faiss", package="faiss-gpu")
+        self._require_built()
+        data = faiss.serialize_index_binary(self._index) if self.binary else faiss.serialize_index(self._index)
+        return int(data.size)
+
+    def _require_built(self) -> None:
+        if self._index is None:
+            raise NotBuiltError("FaissIndex is empty: call build(vectors) or load it from a collection first.")
+
+    # -- building and updating --------------------------------------------------------
+    def build(self, vectors: np.ndarray) -> FaissIndex:
+        """Choose (for ``"auto"``), train when the index type needs it, and add ``vectors``."""
+        vectors = check_vectors(vectors, owner="FaissIndex.build")
+        n, d = vectors.shape
+        if n == 0:
+            raise EmptyCorpusError("FaissIndex.build got no vectors; an index needs at least one.")
+        factory = self.config.factory
+        if factory == "auto":
+            choice = choose_factory(n, d, self.config.memory_budget)
+            factory = choice.factory
+            logger.info("FaissIndex chose %s for %d x %d: %s", factory, n, d, choice.reason)
+        with self._lock:
+            index = new_index(factory, d)
+            train(index, factory, vectors)
+            add_vectors(index, vectors)
+            self._index, self.factory_, self.tuning_ = index, factory, None
+            self._vectors = vectors.copy()
+            self._slot_row = np.arange(n, dtype=np.int64)
+            self._row_slot = np.arange(n, dtype=np.int64)
+            self._apply_search_params()
+            self._refresh_gpu()
+            self._generation += 1
+        return self
+
+    def add(self, vectors: np.ndarray) -> np.ndarray:
+        """Append rows; returns their row ids."""
+        self._require_built()
+        vectors = check_vectors(vectors, owner="FaissIndex.add", dimension=self.dimension)
+        with self._lock:
+            self._writable()
+            first_row, first_slot = self.n_docs, self.ntotal
+            m = vectors.shape[0]
+            add_vectors(self._index, vectors)
+            rows = np.arange(first_row, first_row + m, dtype=np.int64)
+            self._vectors = np.concatenate([self._vectors, vectors])
+            self._slot_row = np.concatenate([self._slot_row, rows])
+            self._row_slot = np.concatenate([self._row_slot, np.arange(first_slot, first_slot + m, dtype=np.int64)])
+            self._refresh_gpu()
+            self._generation += 1
+        return rows
+
+    def delete(self, rows: Any) -> None:
+        """Delete rows: they are never returned again.
+
+        Raises:
+            InputError: an unknown, duplicated or already deleted row (nothing is changed).
+        """
+        ids = self._check_rows(rows, "delete")
+        with self._lock:
+            self._slot_row[self._row_slot[ids]] = -1
+            self._row_slot[ids] = -1
+            self._maybe_compact()
+            self._generation += 1
+
+    def upsert(self, rows: Any, vectors: np.ndarray) -> None:
+        """Replace the vectors of existing rows (deleted rows come back to life)."""
+        self._require_built()
+        ids = np.asarray(rows, dtype=np.int64).ravel()
+        vectors = check_vectors(vectors, owner="FaissIndex.upsert", dimension=self.dimension)
+        if vectors.shape[0] != ids.shape[0]:
+            raise InputError(f"upsert got {ids.shape[0]} rows but {vectors.shape[0]} vectors.")
+        self._check_rows(ids, "upsert", allow_deleted=True)
+        with self._lock:
+            self._writable()
+            old = self._row_slot[ids]
+            self._slot_row[old[old >= 0]] = -1
+            first_slot = self.ntotal
+            add_vectors(self._index, vectors)
+            self._slot_row = np.concatenate([self._slot_row, ids])
+            if not self._vectors.flags.writeable:  # memory-mapped after open: copy on first write
+                self._vectors = self._vectors.copy()
+            self._vectors[ids] = vectors
+            self._row_slot[ids] = np.arange(first_slot, first_slot + ids.shape[0], dtype=np.int64)
+            self._maybe_compact()
+            self._refresh_gpu()
+            self._generation += 1
+
+    def _writable(self) -> None:
+        """Swap a memory-mapped, read-only FAISS index for an in-memory copy before changing it."""
+        if self._mapped:
+            faiss = require("faiss", package="faiss-gpu")
+            # clone_index would share the mapped pages (and abort on the first add): round-trip through bytes
+            self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
+            self._mapped = False
+
+    def _check_rows(self, rows: Any, what: str, allow_deleted: bool = False) -> np.ndarray:
+        self._require_built()
+        return check_rows(rows, self._row_slot, what, allow_deleted=allow_deleted)
+
+    def _maybe_compact(self) -> None:
+        dead = int((self._slot_row < 0).sum())
+        if dead and dead >= COMPACT_FRACTION * max(self.ntotal, 1):
+            self.compact()
+
+    def compact(self) -> None:
+        """Rebuild the FAISS index from the live rows' exact vectors (no retraining)."""
+        with self._lock:
+            self._writable()
+            alive = np.flatnonzero(self._row_slot >= 0)
+            self._index.reset()
+            if alive.size:
+                add_vectors(self._index, np.ascontiguousarray(self._vectors[alive]))
+            self._slot_row = alive.astype(np.int64)
+            self._row_slot = np.full(self.n_docs, -1, dtype=np.int64)
+            self._row_slot[alive] = np.arange(alive.size, dtype=np.int64)
+            self._refresh_gpu()
+            self._generation += 1
+
+    def _apply_search_params(self) -> None:
+        for name, value in (("nprobe", self._breadth("nprobe", "nprobe")), ("efSearch", self._breadth("ef_search", "efSearch"))):
+            if value is not None and has_parameter(self._index, name):
+                set_search_parameter(self._index, name, value)
+        if self.tuning_ is not None and self.tuning_.rescore is not None:
+            self._rescore = self.tuning_.rescore
+
+    def _breadth(self, option: str, parameter: str) -> int | None:
+        """The configured value of ``option``, else the tuned value of the FAISS ``parameter``."""
+        configured = getattr(self.config, option)
+        if configured is not None:
+            return int(configured)
+        if self.tuning_ is not None and self.tuning_.parameter == parameter and self.tuning_.chosen is not None:
+            return self.tuning_.chosen
+        return None
+
+    def _refresh_gpu(self) -> None:
+        self._gpu_index = None
+        cfg = self.config
+        if cfg.device == "cpu" or self.binary:
+            return
+        self._gpu_index = place_on_gpus(self._index, device=cfg.device, mode=cfg.gpu_mode, float16=cfg.gpu_float16, name=self.factory_)
+        nprobe = self._breadth("nprobe", "nprobe")
+        if nprobe is not None and self._gpu_index is not None:
+            set_search_parameter(self._gpu_index, "nprobe", nprobe)
+
+    # -- searching -------------------------------------------------------------------
+    def search_rows(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[Candidates]:
+        """Top-``k`` rows per query vector; ``allowed`` is an optional boolean row mask.
+
+        Deleted rows are never returned. A filtered search returns ``min(k, allowed rows)``
+        hits: a selective filter is answered by exact search over the allowed rows, a broad
+        one by FAISS's ID selector, topped up by exact search if it came back short.
+        """
+        check_k("FaissIndex.search_rows", k)
+        self._require_built()
+        queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=self.dimension)
+        if allowed is not None and allowed.shape != (self.n_docs,):
+            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.n_docs},).")
+        live = self._row_slot >= 0
+        if allowed is None and live.all():
+            return self._search(queries, k, None)
+        mask = live if allowed is None else live & allowed
+        allowed_rows = np.flatnonzero(mask)
+        if allowed_rows.size <= EXACT_FILTER_ROWS or self.binary:
+            return exact_search(queries, self._vectors, allowed_rows, k)
+        results = self._search(queries, k, mask)
+        want = min(k, allowed_rows.size)
+        short = [i for i, c in enumerate(results) if len(c) < want]
+        if short:
+            for i, c in zip(short, exact_search(queries[short], self._vectors, allowed_rows, k), strict=True):
+                results[i] = c
+        return results
+
+    def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
+        """FAISS search (restricted to the rows in ``mask``), slots mapped to rows, re-scored if lossy."""
+        faiss = require("faiss", package="faiss-gpu")
+        fetch = k * self._rescore if self.lossy and self._rescore else k
+        fetch = min(fetch, self.ntotal)
+        if self.binary:
+            dist, slots = self._index.search(np.packbits(queries > 0, axis=1), fetch)
+            scores = -dist.astype(np.float64)
+        elif mask is None:
+            index = self._gpu_index if self._gpu_index is not None else self._index
+            scores, slots = index.search(queries, fetch)
+        else:
+            slot_ok = (self._slot_row >= 0) & mask[np.maximum(self._slot_row, 0)]
+            scores, slots = bitmap_search(faiss, self._index, queries, fetch, slot_ok)
+        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=bool(self.lossy and self._rescore))
+
+    # -- tuning ----------------------------------------------------------------------
+    def tune(self, target_recall: float = 0.95, k: int = 10, queries: np.ndarray | None = None,
+             sample: int = 500, seed: int = 0) -> TuningResult:
+        """Find the fastest ``nprobe`` / ``efSearch`` whose recall@k meets ``target_recall``.
+
+        Ground truth is exact search over the stored vectors. ``queries`` are real query
+        vectors; without them, ``sample`` stored rows serve as held-out queries (each one's
+        own row is removed from both the truth and the results). The curve is kept in
+        :attr:`tuning_`, saved with the index and re-applied on open.
+
+        Raises:
+            ConfigError: ``target_recall`` outside (0, 1] or ``k < 1``.
+        """
+        check_float("FaissIndex.tune", "target_recall", target_recall, low=1e-9, high=1.0)
+        check_int("FaissIndex.tune", "k", k, low=1, error=ConfigError)
+        self._require_built()
+        alive = np.flatnonzero(self._row_slot >= 0)
+        held_out = queries is None
+        query_rows = None
+        if queries is None:
+            rng = np.random.default_rng(seed)
+            query_rows = rng.choice(alive, size=min(sample, alive.size), replace=False)
+            queries = np.ascontiguousarray(self._vectors[query_rows])
+        queries = check_vectors(queries, owner="FaissIndex.tune", dimension=self.dimension)
+        extra = 1 if held_out else 0
+        truth = drop_own(exact_truth(queries, self._vectors, alive, k + extra), query_rows, k)
+        name, grid = tuning_grid(self._index)
+
+        def run(value: int | None) -> np.ndarray:
+            if value is not None:
+                set_search_parameter(self._index, name, value)
+                if self._gpu_index is not None and name == "nprobe":
+                    set_search_parameter(self._gpu_index, name, value)
+            return drop_own(found_ids(self.search_rows(queries, k + extra), k + extra), query_rows, k)
+
+        result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
+        if self.lossy and self._rescore:
+            # compressed codes plateau below the target: re-rank a larger candidate set exactly
+            for factor in (f for f in RESCORE_GRID if f > self._rescore):
+                if result.met:
+                    break
+                self._rescore = factor
+                result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
+            result = replace(result, rescore=self._rescore)
+        self.tuning_ = result
+        self._generation += 1
+        if result.chosen is not None and name != "none":
+            set_search_parameter(self._index, name, result.chosen)
+            self._refresh_gpu()
+        return result
+
+    # -- persistence -----------------------------------------------------------------
+    def save(self, directory: Path) -> list[str]:
+        """Write the CPU index, the exact vectors and the slot map (Arrow), and the chosen settings."""
+        require("faiss", package="faiss-gpu")
+        self._require_built()
+        with self._lock:
+            return write_files(directory, self._index, binary=self.binary, vectors=self._vectors, slot_row=self._slot_row,
+                               factory=self.factory_, tuning=self.tuning_)
+
+    @classmethod
+    def load(cls, directory: Path, config: dict[str, Any]) -> FaissIndex:
+        """Open a saved index; the exact vectors are memory-mapped, the FAISS file too where its type allows.
+
+        Raises:
+            CorruptIndexError: unreadable or mutually inconsistent files.
+        """
+        require("faiss", package="faiss-gpu")
+        index = cls.from_config(config)
+        index.factory_, dimension, index.tuning_ = read_meta(directory)
+        mappable = not index.binary and "IVF" not in index.factory_  # IVF maps to on-disk lists FAISS cannot copy
+        index._index, index._mapped = read_index(directory, binary=index.binary, mmap=mappable)
+        index._vectors = read_vectors(directory, dimension)
+        index._slot_row = read_slots(directory)
+        n_rows, ntotal = index._vectors.shape[0], int(index._index.ntotal)
+        if index._slot_row.shape[0] != ntotal or (index._slot_row >= n_rows).any():
+            raise CorruptIndexError(f"{SLOTS_FILE}: does not match {INDEX_FILE} ({ntotal} slots) and {n_rows} rows.")
+        index._row_slot = row_slots(index._slot_row, n_rows)
+        if int(index._index.d) != dimension:
+            raise CorruptIndexError(f"{INDEX_FILE}: dimension {index._index.d}, the manifest says {dimension}.")
+        index._apply_search_params()
+        index._refresh_gpu()
+        return index

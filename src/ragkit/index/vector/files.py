@@ -1,0 +1,94 @@
+"""The files of a saved :class:`~ragkit.index.vector.faiss.FaissIndex`.
+
+``vectors.faiss`` (the CPU index), ``vectors.arrow`` (the exact vectors, one fixed-size
+list per row), ``slots.arrow`` (the row of each FAISS slot, -1 when deleted) and
+``faiss_meta.json`` (the factory in use, the dimension and the tuning curve).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ragkit.core.arrow_io import column_numpy, read_table, write_table
+from ragkit.core.deps import require
+from ragkit.core.errors import CorruptIndexError
+from ragkit.index.vector.engine import read_faiss
+from ragkit.index.vector.tuning import TuningResult
+
+__all__ = ["INDEX_FILE", "META_FILE", "SLOTS_FILE", "VECTORS_FILE", "read_index", "read_meta", "read_slots", "read_vectors",
+           "row_slots", "write_files"]
+
+INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE = "vectors.faiss", "vectors.arrow", "slots.arrow", "faiss_meta.json"
+
+
+def write_files(directory: Path, index: Any, *, binary: bool, vectors: np.ndarray, slot_row: np.ndarray,
+                factory: str | None, tuning: TuningResult | None) -> list[str]:
+    """Write the four files into ``directory``; returns their names."""
+    faiss = require("faiss", package="faiss-gpu")
+    if binary:
+        faiss.write_index_binary(index, str(directory / INDEX_FILE))
+    else:
+        faiss.write_index(index, str(directory / INDEX_FILE))
+    d = int(vectors.shape[1])
+    flat = pa.array(np.ascontiguousarray(vectors).reshape(-1))
+    write_table(directory / VECTORS_FILE, pa.table({"vector": pa.FixedSizeListArray.from_arrays(flat, d)}))
+    write_table(directory / SLOTS_FILE, pa.table({"row": pa.array(slot_row)}))
+    meta = {"factory": factory, "dimension": d, "tuning": tuning.to_dict() if tuning is not None else None}
+    (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+    return [INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE]
+
+
+def read_meta(directory: Path) -> tuple[str, int, TuningResult | None]:
+    """The factory, dimension and tuning result saved in ``faiss_meta.json``.
+
+    Raises:
+        CorruptIndexError: the file is unreadable or lacks an entry.
+    """
+    try:
+        meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
+        factory = str(meta["factory"])
+        dimension = int(meta["dimension"])
+        tuning = TuningResult.from_dict(meta["tuning"]) if meta.get("tuning") else None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorruptIndexError(f"{META_FILE}: unreadable ({exc}).") from exc
+    return factory, dimension, tuning
+
+
+def read_index(directory: Path, *, binary: bool, mmap: bool) -> tuple[Any, bool]:
+    """The saved FAISS index and whether it is memory-mapped (read-only).
+
+    Raises:
+        CorruptIndexError: FAISS cannot read the file.
+    """
+    return read_faiss(require("faiss", package="faiss-gpu"), directory / INDEX_FILE, binary=binary, mmap=mmap)
+
+
+def read_vectors(directory: Path, dimension: int) -> np.ndarray:
+    """The exact vectors (n, dimension), zero-copy over the memory-mapped file when it has one chunk.
+
+    Raises:
+        CorruptIndexError: the column is not of ``dimension``-d vectors.
+    """
+    column = read_table(directory / VECTORS_FILE).column("vector")
+    vectors = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # one chunk: zero-copy
+    if not pa.types.is_fixed_size_list(vectors.type) or vectors.type.list_size != dimension:
+        raise CorruptIndexError(f"{VECTORS_FILE}: expected {dimension}-d vectors.")
+    return vectors.flatten().to_numpy(zero_copy_only=True).reshape(-1, dimension)  # type: ignore[no-any-return]
+
+
+def read_slots(directory: Path) -> np.ndarray:
+    """The row of each FAISS slot (int64, -1 for a deleted slot), in memory (it is written to)."""
+    return column_numpy(read_table(directory / SLOTS_FILE), "row").astype(np.int64).copy()
+
+
+def row_slots(slot_row: np.ndarray, n_rows: int) -> np.ndarray:
+    """The inverse map: the FAISS slot of each of ``n_rows`` rows (-1: deleted)."""
+    row_slot = np.full(n_rows, -1, dtype=np.int64)
+    live = np.flatnonzero(slot_row >= 0)
+    row_slot[slot_row[live]] = live
+    return row_slot

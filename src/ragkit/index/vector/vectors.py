@@ -1,0 +1,66 @@
+"""Validation of what a vector index is given: embedding batches, row ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ragkit.core.errors import DimensionMismatchError, InputError
+
+__all__ = ["NORM_TOLERANCE", "check_rows", "check_vectors"]
+
+#: How far a row's L2 norm may be from 1 and still count as unit length.
+NORM_TOLERANCE = 1e-3
+
+
+def check_vectors(vectors: Any, *, owner: str, dimension: int | None = None) -> np.ndarray:
+    """Validate a batch of embeddings: 2-d, finite, unit length; returns C-contiguous float32.
+
+    Raises:
+        InputError: wrong shape, non-finite values, or rows that are not unit length.
+        DimensionMismatchError: when ``dimension`` is given and differs.
+    """
+    arr = np.asarray(vectors)
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.floating):
+        raise InputError(f"{owner}: expected a 2-d float array (n, dim), got shape {arr.shape} dtype {arr.dtype}.")
+    if dimension is not None and arr.shape[1] != dimension:
+        raise DimensionMismatchError(
+            f"{owner}: vectors have dimension {arr.shape[1]} but the index holds dimension {dimension}; "
+            "embed with the same model the index was built with."
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    finite = np.isfinite(arr).all(axis=1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise InputError(f"{owner}: row {bad} holds NaN or infinity; check the embedder's output.")
+    if arr.shape[0]:
+        norms = np.linalg.norm(arr, axis=1)
+        off = np.abs(norms - 1.0) > NORM_TOLERANCE
+        if off.any():
+            bad = int(np.flatnonzero(off)[0])
+            raise InputError(
+                f"{owner}: row {bad} has L2 norm {norms[bad]:.4f}; inner-product search needs unit-length "
+                "vectors. Normalise them (x / np.linalg.norm(x, axis=1, keepdims=True))."
+            )
+    return arr
+
+
+def check_rows(rows: Any, row_slot: np.ndarray, what: str, *, allow_deleted: bool = False) -> np.ndarray:
+    """Row ids to ``what`` (delete, upsert) as int64, checked against ``row_slot`` (each row's slot, -1: deleted).
+
+    Raises:
+        InputError: an unknown or duplicated row, or (unless ``allow_deleted``) a deleted one.
+    """
+    n_rows = int(row_slot.shape[0])
+    ids = np.asarray(rows, dtype=np.int64).ravel()
+    bad = ids[(ids < 0) | (ids >= n_rows)]
+    if bad.size:
+        raise InputError(f"Cannot {what} row {int(bad[0])}: the index has rows 0..{n_rows - 1}.")
+    if np.unique(ids).size != ids.size:
+        raise InputError(f"Rows to {what} contain duplicates.")
+    if not allow_deleted:
+        gone = ids[row_slot[ids] < 0]
+        if gone.size:
+            raise InputError(f"Cannot {what} row {int(gone[0])}: it is already deleted.")
+    return ids

@@ -1,0 +1,89 @@
+"""One search's shared inputs: queries, filter + access mask and query vectors, each computed once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ragkit.core.errors import InputError
+
+if TYPE_CHECKING:
+    from ragkit.core.results import Candidates
+    from ragkit.core.tracing import Tracer
+    from ragkit.store.access import Principal
+    from ragkit.store.filters import Filter
+    from ragkit.store.storage import SearchStorage
+
+__all__ = ["SearchContext", "check_queries"]
+
+_UNSET: object = object()
+
+
+def check_queries(queries: Sequence[str]) -> list[str]:
+    """Validate a batch of query strings.
+
+    Raises:
+        InputError: a bare string instead of a list, a non-string, or an empty query
+            (numbered from 1, as a person counts).
+    """
+    if isinstance(queries, str):
+        raise InputError("Expected a list of queries, got a single str; use search(query) or wrap it as [query].")
+    out = list(queries)
+    for i, q in enumerate(out):
+        if not isinstance(q, str):
+            raise InputError(f"Query #{i + 1} is a {type(q).__name__}, not a str.")
+        if not q.strip():
+            raise InputError(f"Query #{i + 1} of {len(out)} is empty; give some text to search for.")
+    return out
+
+
+class SearchContext:
+    """What every leg of one search shares, so nothing is computed twice.
+
+    The planner creates one per ``search`` / ``retrieve`` call, inside the storage's read
+    snapshot. :attr:`mask` compiles the metadata filter AND the principal's access mask
+    on first use; :meth:`vectors` embeds the queries on first use (or takes the vectors
+    the caller passed). :attr:`legs` collects what each leg returned, for the hits' leg
+    scores and for stages after fusion.
+    """
+
+    def __init__(self, storage: SearchStorage, queries: Sequence[str], filters: Filter | None = None, *,
+                 principal: Principal | None = None, trace: Tracer | None = None,
+                 query_vectors: np.ndarray | None = None) -> None:
+        self.storage = storage
+        self.queries = check_queries(queries)
+        self.filters = filters
+        self.principal = principal
+        self.trace = trace
+        if query_vectors is not None:
+            query_vectors = np.asarray(query_vectors)
+            if query_vectors.ndim != 2 or query_vectors.shape[0] != len(self.queries):
+                raise InputError(f"query_vectors has shape {query_vectors.shape} for {len(self.queries)} queries; "
+                                 "give one row per query.")
+        self.query_vectors = query_vectors  # as given by the caller (None: embed on demand)
+        self._vectors: np.ndarray | None = query_vectors
+        self._mask: object = _UNSET
+        self.legs: dict[str, list[Candidates]] = {}
+
+    @property
+    def mask(self) -> np.ndarray | None:
+        """Rows every leg may return (filter AND access; ``None``: every row), compiled once."""
+        if self._mask is _UNSET:
+            self._mask = self.storage.filter_mask(self.filters, principal=self.principal)
+        return self._mask  # type: ignore[return-value]
+
+    @property
+    def mask_compiled(self) -> bool:
+        return self._mask is not _UNSET
+
+    def vectors(self) -> np.ndarray:
+        """The queries' vectors by the storage's embedder, embedded once for every dense leg."""
+        if self._vectors is None:
+            self._vectors = self.storage.embed_queries(self.queries)
+        return self._vectors
+
+    @property
+    def embedded(self) -> bool:
+        return self._vectors is not None
