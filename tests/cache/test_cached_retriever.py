@@ -202,3 +202,38 @@ def test_a_batch_with_hits_logs_no_misaligned_legs(animal_collection: ragkit.Col
     rows = read_log(tmp_path).to_pylist()
     assert [len(r["legs"]) for r in rows] == [2, 0, 0]
     assert rows[1]["doc_ids"][0] == "birds" and rows[2]["doc_ids"][0] == "fish"
+
+
+def test_a_revoked_group_is_never_served_from_the_cache(animal_collection: ragkit.Collection) -> None:
+    animal_collection.set_access_field("tags")
+    shared = SemanticCache(threshold=0.5)
+    before = CachedRetriever(HybridRetriever(animal_collection), shared, principal="alice")
+    with_wild = before.bind(ragkit.Principal("alice", groups=["pet", "wild"]))
+    wide = with_wild.search("snakes birds fish", k=10)
+    assert {h.doc_id for h in wide} & {"snakes", "birds"}
+    revoked = before.bind(ragkit.Principal("alice", groups=["pet"]))  # same id, same explicit principal, one group less
+    narrow = revoked.search("snakes birds fish", k=10)
+    assert revoked.last_sources == ["miss"]
+    assert not {h.doc_id for h in narrow} & {"snakes", "birds"}
+    revoked.search("snakes birds fish!", k=10)  # a near duplicate: still only its own binding's entries
+    assert revoked.last_sources == ["semantic"]
+
+
+def test_two_bindings_under_one_explicit_principal_never_share(animal_collection: ragkit.Collection) -> None:
+    animal_collection.set_access_field("tags")
+    shared = SemanticCache()
+    hybrid = HybridRetriever(animal_collection)
+    farm = CachedRetriever(hybrid.bind(ragkit.Principal("u1", groups=["farm"])), shared, principal="tenant-a")
+    wild = CachedRetriever(hybrid.bind(ragkit.Principal("u2", groups=["wild"])), shared, principal="tenant-a")
+    a, b = farm.search("horses snakes", k=5), wild.search("horses snakes", k=5)
+    assert wild.last_sources == ["miss"] and {h.doc_id for h in a} == {"horses"} and "horses" not in {h.doc_id for h in b}
+
+
+def test_the_default_cache_serves_exact_repeats_only(animal_collection: ragkit.Collection) -> None:
+    cached = CachedRetriever(HybridRetriever(animal_collection))
+    assert cached.cache.threshold is None
+    cached.search("cats purr", k=3)
+    cached.search("cats purr!", k=3)
+    assert cached.last_sources == ["miss"]
+    cached.search("cats purr", k=3)
+    assert cached.last_sources == ["exact"]

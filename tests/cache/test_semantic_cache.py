@@ -136,7 +136,7 @@ def test_bad_arguments_are_refused() -> None:
         SemanticCache(max_entries=0)
     with pytest.raises(ConfigError, match="ttl_seconds"):
         SemanticCache(ttl_seconds=0)
-    cache = SemanticCache()
+    cache = SemanticCache(threshold=0.9)
     with pytest.raises(InputError, match="hashable"):
         cache.lookup("q", principal=["alice"], **BASE)
     cache.store("q", "Q", vector=unit(1, 0), **BASE)

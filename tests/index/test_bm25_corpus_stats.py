@@ -273,3 +273,24 @@ def test_table_round_trip() -> None:
 def test_a_malformed_table_is_a_corrupt_index_error(table: pa.Table, n_docs: int, match: str) -> None:
     with pytest.raises(CorruptIndexError, match=match):
         CorpusStats.from_table(table, n_docs, 10)
+
+
+def test_combine_is_merging_in_order_in_one_pass() -> None:
+    corpus, _ = random_corpus(400, 300, seed=7)
+    parts = build_parts(corpus, [0, 50, 51, 200, 400], "okapi")
+    parts[1].delete([0])  # a part with no live row
+    pieces = [p.statistics() for p in parts]
+    combined = CorpusStats.combine(pieces)
+    merged = reduce(CorpusStats.merge, pieces)
+    assert combined.terms.equals(merged.terms)  # same terms, same order (first appearance)
+    np.testing.assert_array_equal(combined.df, merged.df)
+    assert (combined.n_docs, combined.total_len) == (merged.n_docs, merged.total_len)
+    whole = BM25Index("okapi", tokenizer=TOKENIZER).build(corpus)
+    whole.delete([50])
+    expected = whole.statistics()  # one index over the corpus lists the same terms in the same order
+    assert expected.terms.equals(combined.terms)
+    np.testing.assert_array_equal(expected.df, combined.df)
+    assert (expected.n_docs, expected.total_len) == (combined.n_docs, combined.total_len)
+    assert CorpusStats.combine([]).n_docs == 0 and len(CorpusStats.combine([CorpusStats.empty()]).terms) == 0
+    with pytest.raises(InputError, match="sequence of CorpusStats"):
+        CorpusStats.combine([pieces[0], "not stats"])  # type: ignore[list-item]

@@ -126,3 +126,25 @@ def test_sharded_search_traces_and_a_bound_principal_see_every_shard(tmp_path: P
     # without an access field, binding a principal changes nothing
     bound = ragkit.HybridRetriever(sharded).bind(ragkit.Principal("u1", groups=["g"]))
     assert [h.chunk_row for h in bound.search("cats and dogs", k=5)] == [h.chunk_row for h in b]
+
+
+def test_a_layout_written_before_shard_versions_opens_and_searches_the_same(tmp_path: Path) -> None:
+    single, sharded = _pair(tmp_path, "lucene")
+    before = ragkit.HybridRetriever(sharded).search_batch(QUERIES[:4], k=6)
+    sharded.close()
+    root = tmp_path / "sharded"
+    layout = json.loads((root / LAYOUT).read_text())
+    for entry in layout["shards"]:
+        entry.pop("version")  # the format as 0.1 wrote it
+    (root / LAYOUT).write_text(json.dumps(layout))
+    with ShardedCollection.open(root) as old:
+        after = ragkit.HybridRetriever(old).search_batch(QUERIES[:4], k=6)
+    assert [[(h.chunk_row, h.score) for h in x] for x in after] == [[(h.chunk_row, h.score) for h in x] for x in before]
+
+
+def test_a_sharded_collection_is_read_only_with_a_clear_error(tmp_path: Path) -> None:
+    _, sharded = _pair(tmp_path, "lucene")
+    for change in (lambda: sharded.add([]), lambda: sharded.delete(["d1#0"]), lambda: sharded.save(tmp_path / "x"),
+                   lambda: sharded.set_access_field("group"), lambda: sharded.index("vector").delete([0])):
+        with pytest.raises(ragkit.ReadOnlyError, match="Collection.open"):
+            change()

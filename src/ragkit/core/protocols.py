@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ragkit.core.documents import Chunk, Document
     from ragkit.core.results import Candidates
 
-__all__ = ["Chunker", "Embedder", "Fusion", "IndexKind", "SearchIndex", "TokenCounter"]
+__all__ = ["Chunker", "Embedder", "Fusion", "IndexKind", "SearchIndex", "TokenCounter", "VectorIndex"]
 
 
 @runtime_checkable
@@ -89,6 +89,14 @@ class SearchIndex(Protocol):
     def save(self, directory: Path) -> list[str]: ...
 
     def get_config(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class VectorIndex(SearchIndex, Protocol):
+    """A ``kind == "vector"`` index: it searches unit query vectors of one dimension."""
+
+    @property
+    def dimension(self) -> int: ...
 
 
 @runtime_checkable

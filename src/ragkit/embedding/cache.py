@@ -169,7 +169,7 @@ class CachedEmbedder:
         cache_queries: also cache query vectors (turn off to time real query encoding).
 
     Example:
-        >>> from ragkit.testing import HashEmbedder
+        >>> from ragkit.embedding.hashing import HashEmbedder
         >>> import tempfile
         >>> inner = HashEmbedder(dimension=8)
         >>> emb = CachedEmbedder(inner, tempfile.mkdtemp())

@@ -216,7 +216,7 @@ def _check_output(out: Path, sharded: bool) -> None:
     """Refuse, before any work, an output folder the final save would refuse or mix up."""
     from ragkit.store.folder import check_target
     from ragkit.store.manifest import MANIFEST
-    from ragkit.store.sharded import LAYOUT
+    from ragkit.store.layout import LAYOUT
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"The output {out} is a file; give a folder path.")

@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 
 from ragkit.core.errors import EmptyCorpusError, InputError
 from ragkit.core.protocols import Embedder
+from ragkit.index.building import build_indexes
 from ragkit.pipeline.shard_work import TextColumn
 from ragkit.pipeline.shards import Ledger, read_shard, shard_vectors
 from ragkit.store.collection import Collection
@@ -46,14 +47,6 @@ def _check_unique_ids(chunks: pa.Table) -> None:
         raise InputError(f"Duplicate document id {dup!r} in the source: ids must be unique within a collection.")
 
 
-def _build_indexes(named: Mapping[str, Any], chunks: pa.Table, vectors: np.ndarray | None) -> None:
-    for name, idx in named.items():
-        if idx.kind == "vector":
-            assert vectors is not None
-            idx.build(vectors)
-        else:
-            idx.build(TextColumn(chunks.column("text")))
-        logger.info("built index %s (%s) over %d chunks", name, type(idx).__name__, chunks.num_rows)
 
 
 def merge_shards(ledger: Ledger, indices: list[int], named: Mapping[str, Any], *, embedder: Embedder | None,
@@ -71,7 +64,7 @@ def merge_shards(ledger: Ledger, indices: list[int], named: Mapping[str, Any], *
                               promote_options="permissive").combine_chunks()
     _check_unique_ids(chunks)
     vectors = np.concatenate([p for p in parts if p is not None]) if parts[0] is not None else None
-    _build_indexes(named, chunks, vectors)
+    build_indexes(named, TextColumn(chunks.column("text")), vectors)
     return Collection(chunks, named, embedder=embedder, chunker_config=chunker_config)
 
 
@@ -95,7 +88,7 @@ def write_sharded(out: Path, ledger: Ledger, indices: list[int], named: Mapping[
         _check_unique_ids(chunks)
         seen.add(pc.unique(chunks.column("doc_id").combine_chunks()))
         indexes = fresh_indexes(named)
-        _build_indexes(indexes, chunks, vectors)
+        build_indexes(indexes, TextColumn(chunks.column("text")), vectors)
         name = f"shard-{i:05d}"
         shard = Collection(chunks, indexes, embedder=embedder, chunker_config=chunker_config)
         shard.save(out / name)

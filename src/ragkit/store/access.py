@@ -1,11 +1,18 @@
 """Access control: who may see which chunk, applied inside every leg before top-k.
 
 A collection declares an access field (:meth:`Collection.set_access_field`), a metadata
-field holding a tenant id (str) or ACL groups (list of str). A :class:`Principal` has an id
-and groups; it sees a chunk when one of its tokens (id or groups) is in the chunk's field.
-A chunk without the field is visible to nobody. Retrievers over such a collection refuse
-to search until bound: ``retriever.bind(principal)``; the principal's row mask is ANDed
-into every leg's pre-filter, so no leg ever ranks a chunk the principal may not see.
+field holding one entry (str) or a list of entries per chunk. Users and groups are two
+namespaces, never confused:
+
+- ``"user:<id>"`` grants the user whose id is ``<id>``;
+- ``"group:<name>"`` or a bare ``"<name>"`` (a tenant, an ACL group) grants members of group ``<name>``.
+
+A :class:`Principal` is a user id and the groups it belongs to; a bare entry never matches
+a user id, so a user called ``"staff"`` does not see what group ``staff`` sees. A chunk
+without the field is visible to nobody. Retrievers over such a collection refuse to search
+until bound: ``retriever.bind(principal)``; the principal's row mask is ANDed into every
+leg's pre-filter, so no leg ever ranks a chunk the principal may not see. Hits never carry
+the access field (it names other users and groups).
 """
 
 from __future__ import annotations
@@ -22,21 +29,24 @@ from ragkit.store.filters import filter_mask
 
 __all__ = ["AccessMasks", "Principal", "access_rows", "check_access_field"]
 
+_PREFIXES = ("user:", "group:")
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """The user (or service) a search runs for: an id and the groups it belongs to.
+    """The user (or service) a search runs for: a user id and the groups it belongs to.
 
-    Hashable and immutable, so caches can key on it. Tokens are compared exactly
-    (case-sensitive).
+    Hashable and immutable, so caches can key on it (id and groups: a changed membership
+    is a different principal). Entries are compared exactly (case-sensitive).
 
     Example:
         >>> p = Principal("alice", groups=["team-a", "staff"])
         >>> sorted(p.tokens)
-        ['alice', 'staff', 'team-a']
+        ['group:staff', 'group:team-a', 'staff', 'team-a', 'user:alice']
 
     Raises:
-        InputError: an empty id or a group that is not a non-empty str.
+        InputError: an empty id; a group that is not a non-empty str, or that starts with
+            ``user:`` or ``group:`` (the namespace prefixes).
     """
 
     id: str
@@ -51,13 +61,17 @@ class Principal:
         bad = [g for g in members if not isinstance(g, str) or not g]
         if bad:
             raise InputError(f"Principal groups must be non-empty str. Got {bad[:5]!r}.")
+        prefixed = sorted(g for g in members if g.startswith(_PREFIXES))
+        if prefixed:
+            raise InputError(f"Principal group names cannot start with 'user:' or 'group:' (the namespaces of access "
+                             f"entries); got {prefixed[:5]!r}. Give the bare group name.")
         object.__setattr__(self, "id", id)
         object.__setattr__(self, "groups", members)
 
     @property
     def tokens(self) -> frozenset[str]:
-        """Everything this principal matches in an access field: its id and its groups."""
-        return self.groups | {self.id}
+        """The access entries that grant this principal: ``user:<id>``, and each group bare and as ``group:<name>``."""
+        return frozenset({f"user:{self.id}", *self.groups, *(f"group:{g}" for g in self.groups)})
 
 
 def access_rows(chunks: pa.Table, access_field: str, principal: Principal) -> np.ndarray:

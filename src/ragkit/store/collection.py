@@ -220,7 +220,7 @@ class Collection:
 
     def hits(self, candidates: Candidates, legs: Mapping[str, Candidates] | None = None) -> list[Hit]:
         """Turn ranked rows into :class:`Hit` records (reads only those rows)."""
-        return hit_records(self.chunks, candidates, legs)
+        return hit_records(self.chunks, candidates, legs, hidden=self._access_field)
 
     # -- changes ---------------------------------------------------------------------
     def add(self, items: Sequence[Any], vectors: np.ndarray | None = None, *, chunker: Any = None) -> list[str]:

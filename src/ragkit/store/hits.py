@@ -30,11 +30,12 @@ def leg_scores(rows: np.ndarray, legs: Mapping[str, Candidates] | None) -> list[
 
 
 def hit_records(chunks: pa.Table, candidates: Candidates, legs: Mapping[str, Candidates] | None = None, *,
-                row_ids: np.ndarray | None = None) -> list[Hit]:
+                row_ids: np.ndarray | None = None, hidden: str | None = None) -> list[Hit]:
     """:class:`Hit` records for ``candidates`` (rows of ``chunks``), reading only those rows.
 
     ``row_ids``: the row numbers to report (default ``candidates.rows``; a sharded storage
     reads local rows of a shard and reports global ones). ``legs`` are in reported rows.
+    ``hidden``: a metadata field left out of every hit (the access field: it names other principals).
     """
     if len(candidates) == 0:
         return []
@@ -43,7 +44,7 @@ def hit_records(chunks: pa.Table, candidates: Candidates, legs: Mapping[str, Can
     per_leg = leg_scores(reported, legs)
     out = []
     for row_id, score, row, leg in zip(reported.tolist(), candidates.scores.tolist(), records, per_leg, strict=True):
-        meta = {k: v for k, v in (row["metadata"] or {}).items() if v is not None}
+        meta = {k: v for k, v in (row["metadata"] or {}).items() if v is not None and k != hidden}
         out.append(Hit(score=score, doc_id=row["doc_id"], chunk_row=row_id, text=row["text"], start=row["start"],
                        end=row["end"], position=row["position"], metadata=meta, legs=leg))
     return out

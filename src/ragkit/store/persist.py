@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +12,7 @@ import pyarrow as pa
 from ragkit.core.arrow_io import column_numpy, read_table, write_table
 from ragkit.core.errors import CorruptIndexError, IndexFormatError, ModelMismatchError
 from ragkit.core.faults import checkpoint
-from ragkit.core.protocols import Embedder
+from ragkit.core.protocols import Embedder, VectorIndex
 from ragkit.core.version import __version__
 from ragkit.store import updates
 from ragkit.store.chunks import check_chunk_table
@@ -69,7 +69,7 @@ def _embedder_manifest(collection: Collection) -> dict[str, Any] | None:
     info: dict[str, Any] = {"config": component_config(collection.embedder), "model_id": collection.embedder.model_id}
     vector = [i for i in collection.indexes.values() if i.kind == "vector"]
     if vector:
-        info["dimension"] = int(vector[0].dimension)
+        info["dimension"] = int(cast(VectorIndex, vector[0]).dimension)
     return info
 
 

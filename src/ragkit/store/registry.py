@@ -15,7 +15,7 @@ __all__ = ["register_component", "resolve_component", "component_config"]
 
 _BUILTINS: dict[str, str] = {
     "SentenceTransformerEmbedder": "ragkit.embedding.sentence_transformer",
-    "HashEmbedder": "ragkit.testing.fake_embedder",
+    "HashEmbedder": "ragkit.embedding.hashing",
     "RecursiveChunker": "ragkit.chunking",
     "SentenceChunker": "ragkit.chunking",
     "MarkdownChunker": "ragkit.chunking",

@@ -257,7 +257,7 @@ class ShardedCollection:
         for s in np.unique(shard_of).tolist():
             sel = np.flatnonzero(shard_of == s)
             local = Candidates(candidates.rows[sel] - self.offsets[s], candidates.scores[sel])
-            found = hit_records(self.shards[s].chunks, local, legs, row_ids=candidates.rows[sel])
+            found = hit_records(self.shards[s].chunks, local, legs, row_ids=candidates.rows[sel], hidden=self.access_field)
             for i, hit in zip(sel.tolist(), found, strict=True):
                 out[i] = hit
         return [h for h in out if h is not None]

@@ -74,7 +74,7 @@ def check_retriever(retriever: Any, queries: Sequence[str], *, k: int = 3, princ
     trace = Trace()
     traced = retriever.search_batch(queries, k, trace=trace)
     _require([_key(h) for h in traced] == [_key(h) for h in batch], f"{name}: a trace changed the results.")
-    _require(trace.total is not None and trace.stages, f"{name}: the trace was not recorded.")
+    _require(trace.total is not None and bool(trace.stages), f"{name}: the trace was not recorded.")
     collection = getattr(retriever, "collection", None)
     if collection is not None and getattr(collection, "embedder", None) is not None:
         vectors = collection.embed_queries(queries)

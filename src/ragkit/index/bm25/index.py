@@ -143,7 +143,7 @@ class BM25Index:
         n_alive = int(alive.sum())
         cfg = self.config
         return IndexVersion(postings, doc_len, alive, n_alive, int(doc_len.sum(dtype=np.int64)),
-                      idf(cfg.variant, postings.df(), n_alive, cfg.epsilon))
+                            idf(cfg.variant, postings.df(), n_alive, cfg.epsilon))
 
     def _warm(self, state: IndexVersion) -> None:
         """Derive the scoring arrays now, so the cost lands on the update, not the next query."""
@@ -291,10 +291,12 @@ class BM25Index:
         ``stats``: corpus-wide statistics (:class:`~ragkit.index.bm25.stats.CorpusStats`, the
         merged :meth:`statistics` of every part of a corpus, this one included) to score with
         instead of this index's own: IDF from their document frequencies (a term they do not
-        know gets IDF 0) and average length from their total length and live rows. Searching
-        every part with the merged statistics and merging the per-part top-k gives the rows
-        and scores of one index over the whole corpus. The weights derived for a statistics
-        object are kept with the index version: pass the same object to reuse them.
+        know gets IDF 0: a row matched only by such terms scores 0, which Okapi returns and
+        the other variants, returning positive scores only, do not) and average length from
+        their total length and live rows. Searching every part with the merged statistics and
+        merging the per-part top-k gives the rows and scores of one index over the whole
+        corpus. The weights derived for a statistics object are kept with the index version
+        (one statistics object at a time): pass the same object to reuse them.
 
         Raises:
             InputError: ``queries`` is a string, ``allowed`` has the wrong shape, or ``stats``
