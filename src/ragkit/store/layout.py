@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-
 from ragkit.core.arrow_io import read_table
 from ragkit.core.atomic import write_bytes_atomic, write_table_atomic
 from ragkit.core.errors import CorruptIndexError, IndexFormatError
@@ -84,11 +82,7 @@ def read_layout(root: Path) -> Layout:
     return Layout(list(shards), info["index"] if info else None, stats)
 
 
+
 def combine_stats(parts: list[CorpusStats]) -> CorpusStats:
-    """The statistics of the union of disjoint row sets, in one grouped sum (not one merge per part)."""
-    if not parts:
-        return CorpusStats.empty()
-    table = pa.concat_tables([p.to_table() for p in parts])
-    summed = table.group_by("term").aggregate([("df", "sum")])
-    grouped = pa.table({"term": summed.column("term"), "df": summed.column("df_sum")})
-    return CorpusStats.from_table(grouped, sum(p.n_docs for p in parts), sum(p.total_len for p in parts))
+    """The statistics of the union of disjoint row sets (terms in first-appearance order, as one index has them)."""
+    return CorpusStats.combine(parts)
