@@ -73,7 +73,7 @@ def test_empty_batch(embedder: SentenceTransformerEmbedder) -> None:
 def test_bad_texts(embedder: SentenceTransformerEmbedder) -> None:
     with pytest.raises(InputError, match="single str"):
         embedder.embed_queries("not a list")  # type: ignore[arg-type]
-    with pytest.raises(InputError, match="Text 1 is a int"):
+    with pytest.raises(InputError, match="Text #2 is a int"):
         embedder.embed_documents(["ok", 3])  # type: ignore[list-item]
 
 

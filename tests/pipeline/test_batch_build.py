@@ -135,8 +135,20 @@ def test_resume_after_sigkill_equals_an_uninterrupted_build(beir_folder: Path, t
 
 
 def _interrupted(beir_folder: Path, out: Path) -> None:
-    report = build(beir_folder, out, keep_staging=True)
-    assert (out / STAGING / LEDGER).is_file() and report.shards == 5
+    """A build that fails while embedding shard 2: shards 0 and 1 are done, nothing is in the output yet."""
+    failing = HashEmbedder(dimension=32)
+    calls: list[int] = []
+
+    def embed(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        if len(calls) == 3:
+            raise RuntimeError("simulated crash while embedding shard 2")
+        return HashEmbedder.embed_documents(failing, texts)
+
+    failing.embed_documents = embed  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        build(beir_folder, out, failing)
+    assert sorted(json.loads((out / STAGING / LEDGER).read_text())["shards"]) == ["0", "1"]
 
 
 def test_resume_with_other_settings_is_refused(beir_folder: Path, tmp_path: Path) -> None:

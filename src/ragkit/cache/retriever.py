@@ -105,7 +105,7 @@ class CachedRetriever:
     # -- the cache ---------------------------------------------------------------------------
     def _cached(self, level: str, compute: Callable[..., list[Any]], queries: Sequence[str], k: int,
                 filters: Mapping[str, Any] | None, trace: Tracer | None, query_vectors: np.ndarray | None) -> list[Any]:
-        check_k(type(self).__name__, k)
+        k = check_k(type(self).__name__, k)
         queries = check_queries(queries)
         if trace is not None:
             trace.begin(f"cached-{self.name}", len(queries))

@@ -10,7 +10,8 @@ import numpy as np
 
 from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
 from ragkit.core.documents import Chunk, Document, MetadataValue, validate_documents
-from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.errors import InputError
+from ragkit.core.validation import check_config
 
 __all__ = ["ChunkerBase", "ChunkSpan"]
 
@@ -95,20 +96,8 @@ class ChunkerBase:
         Raises:
             ConfigError: if ``config`` names another type, has unknown keys, or holds bad values.
         """
-        if not isinstance(config, Mapping):
-            raise ConfigError(f"{cls.__name__}.from_config expects a mapping. Got {type(config).__name__} instead.")
-        params = dict(config)
-        kind = params.pop("type", cls.__name__)
-        if kind != cls.__name__:
-            raise ConfigError(f"This config is for {kind!r}, not {cls.__name__!r}; load it with {kind}.from_config.")
         valid = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
-        unknown = sorted(set(params) - set(valid))
-        if unknown:
-            raise ConfigError(
-                f"Unknown parameter(s) {', '.join(map(repr, unknown))} for {cls.__name__}. "
-                f"Valid parameters: {', '.join(map(repr, valid))}."
-            )
-        return cls(**params)
+        return cls(**check_config(cls.__name__, config, valid))
 
 
 def _metadata(base: Mapping[str, MetadataValue], extra: Mapping[str, MetadataValue]) -> dict[str, MetadataValue]:

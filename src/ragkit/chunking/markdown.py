@@ -96,8 +96,9 @@ class MarkdownChunker(ChunkerBase):
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        check_int(owner, "max_tokens", self.max_tokens, low=1)
-        check_overlap(owner, self.overlap, self.max_tokens)
+        # ints are stored as int: a numpy integer would not survive the manifest's JSON
+        object.__setattr__(self, "max_tokens", check_int(owner, "max_tokens", self.max_tokens, low=1))
+        object.__setattr__(self, "overlap", check_overlap(owner, self.overlap, self.max_tokens))
         check_str(owner, "tokenizer", self.tokenizer)
 
     def _chunk_spans(self, text: str, starts: np.ndarray) -> list[ChunkSpan]:

@@ -15,13 +15,14 @@ from ragkit.core.validation import check_int, check_str
 __all__ = ["RecursiveChunker"]
 
 
-def check_overlap(owner: str, overlap: int, max_tokens: int) -> None:
-    """Validate a token overlap, which must stay below ``max_tokens``."""
-    check_int(owner, "overlap", overlap, low=0)
-    if overlap >= max_tokens:
+def check_overlap(owner: str, overlap: int, max_tokens: int) -> int:
+    """Validate a token overlap, which must stay below ``max_tokens``; returns it as an ``int``."""
+    value = check_int(owner, "overlap", overlap, low=0)
+    if value >= max_tokens:
         raise ConfigError(
             f"The 'overlap' parameter of {owner} must be an int < max_tokens ({max_tokens}). Got {overlap!r} instead."
         )
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,8 +60,9 @@ class RecursiveChunker(ChunkerBase):
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        check_int(owner, "max_tokens", self.max_tokens, low=1)
-        check_overlap(owner, self.overlap, self.max_tokens)
+        # ints are stored as int: a numpy integer would not survive the manifest's JSON
+        object.__setattr__(self, "max_tokens", check_int(owner, "max_tokens", self.max_tokens, low=1))
+        object.__setattr__(self, "overlap", check_overlap(owner, self.overlap, self.max_tokens))
         check_str(owner, "tokenizer", self.tokenizer)
 
     def _chunk_spans(self, text: str, starts: np.ndarray) -> list[ChunkSpan]:

@@ -48,8 +48,9 @@ class SentenceChunker(ChunkerBase):
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        check_int(owner, "max_tokens", self.max_tokens, low=1)
-        check_int(owner, "overlap_sentences", self.overlap_sentences, low=0)
+        # ints are stored as int: a numpy integer would not survive the manifest's JSON
+        object.__setattr__(self, "max_tokens", check_int(owner, "max_tokens", self.max_tokens, low=1))
+        object.__setattr__(self, "overlap_sentences", check_int(owner, "overlap_sentences", self.overlap_sentences, low=0))
         check_str(owner, "tokenizer", self.tokenizer)
 
     def _chunk_spans(self, text: str, starts: np.ndarray) -> list[ChunkSpan]:

@@ -10,22 +10,43 @@ turn it into a test harness:
 ``RAGKIT_FAULT_TRACE=path``
     every checkpoint appends its label to ``path`` (one line each), so a test can count
     the points and know which save each belongs to.
+
+Race tests widen a window instead: :func:`set_hook` installs a function called with the
+label of every checkpoint and of every :func:`pause`, a point on a read path (opening a
+collection) that is not a crash point. Without a hook both cost one comparison.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 
-__all__ = ["checkpoint", "arm"]
+__all__ = ["arm", "checkpoint", "pause", "set_hook"]
 
 _KILL_AT = int(os.environ.get("RAGKIT_FAULT_KILL_AT", "0") or 0)
 _TRACE = os.environ.get("RAGKIT_FAULT_TRACE") or None
 _count = 0
+_hook: Callable[[str], None] | None = None
+
+
+def set_hook(hook: Callable[[str], None] | None) -> Callable[[str], None] | None:
+    """Call ``hook(label)`` at every checkpoint and pause from now on (``None``: stop); returns the previous hook."""
+    global _hook
+    previous, _hook = _hook, hook
+    return previous
+
+
+def pause(label: str) -> None:
+    """Mark a point of a read path where a test may widen a race window (not a crash point)."""
+    if _hook is not None:
+        _hook(label)
 
 
 def checkpoint(label: str) -> None:
     """Mark a point of the write path (``label`` says what happens next)."""
+    if _hook is not None:
+        _hook(label)
     if not _KILL_AT and _TRACE is None:
         return
     global _count

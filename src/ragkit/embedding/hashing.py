@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ragkit.core.validation import check_int
+from ragkit.core.validation import check_config, check_int, check_str
 from ragkit.embedding.sentence_transformer import check_texts
 
 __all__ = ["HashEmbedder"]
@@ -36,7 +36,8 @@ class HashEmbedder:
     """
 
     def __init__(self, dimension: int = 64, model: str = "hash-embedder") -> None:
-        self.config: dict[str, Any] = {"dimension": check_int("HashEmbedder", "dimension", dimension, low=2), "model": model}
+        self.config: dict[str, Any] = {"dimension": check_int("HashEmbedder", "dimension", dimension, low=2),
+                                       "model": check_str("HashEmbedder", "model", model)}
         self.calls = 0
 
     @property
@@ -52,7 +53,8 @@ class HashEmbedder:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> HashEmbedder:
-        return cls(**{k: v for k, v in config.items() if k != "type"})
+        """Rebuild from :meth:`get_config` output; ConfigError on a non-mapping, unknown keys or bad values."""
+        return cls(**check_config(cls.__name__, config, ("dimension", "model")))
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._embed(texts)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ragkit.core.documents import check_unicode
 from ragkit.core.errors import ConfigError, InputError
-from ragkit.core.validation import check_choice, check_int, check_str
+from ragkit.core.validation import check_choice, check_config, check_int, check_str
 from ragkit.embedding.default_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, default_model_path, is_default_model
 from ragkit.embedding.prompts import default_prompts
 
@@ -48,9 +49,10 @@ class SentenceTransformerConfig:
             check_str(owner, "query_prompt", self.query_prompt, allow_empty=True)
         if self.document_prompt is not None:
             check_str(owner, "document_prompt", self.document_prompt, allow_empty=True)
-        check_int(owner, "batch_size", self.batch_size, low=1)
+        # ints are stored as int: a numpy integer would not survive the manifest's JSON
+        object.__setattr__(self, "batch_size", check_int(owner, "batch_size", self.batch_size, low=1))
         if self.max_seq_length is not None:
-            check_int(owner, "max_seq_length", self.max_seq_length, low=1)
+            object.__setattr__(self, "max_seq_length", check_int(owner, "max_seq_length", self.max_seq_length, low=1))
         check_choice(owner, "device", self.device, _DEVICES)
         if self.show_progress is not None and not isinstance(self.show_progress, bool):
             raise ConfigError(
@@ -96,8 +98,13 @@ class SentenceTransformerEmbedder:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SentenceTransformerEmbedder:
-        options = {k: v for k, v in config.items() if k != "type"}
-        return cls(**options)
+        """Rebuild an embedder (model not loaded) from :meth:`get_config` output.
+
+        Raises:
+            ConfigError: ``config`` is not a mapping, has unknown keys (e.g. written by a
+                newer ragkit) or holds bad values.
+        """
+        return cls(**check_config(cls.__name__, config, [f.name for f in fields(SentenceTransformerConfig)]))
 
     def get_config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **asdict(self.config)}
@@ -236,7 +243,8 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     out = list(texts)
     for i, t in enumerate(out):
         if not isinstance(t, str):
-            raise InputError(f"Text {i} is a {type(t).__name__}, not a str.")
+            raise InputError(f"Text #{i + 1} is a {type(t).__name__}, not a str.")
+        check_unicode(f"Text #{i + 1}", t)
     return out
 
 

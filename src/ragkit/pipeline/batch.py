@@ -5,13 +5,14 @@ Arrow file (atomically) before the next; a JSON ledger records completed shards.
 holds one shard (plus the one being prepared in the background) however large the
 corpus. With ``resume=True`` a re-run skips the shards the ledger lists and produces the
 same collection as an uninterrupted run. Completed shards then become the output: one
-collection (``keep_shards=False``) or a sharded collection searched as one.
+collection (``keep_shards=False``) or a sharded collection searched as one. What is on disk
+at every moment, and how a resumed build tells what was finished (down to "already
+complete"), is described in :mod:`ragkit.pipeline.commit`.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -27,6 +28,7 @@ from ragkit.core.protocols import Chunker, Embedder
 from ragkit.core.validation import check_choice, check_int
 from ragkit.index.building import name_indexes
 from ragkit.pipeline.checks import warn_if_truncating
+from ragkit.pipeline.commit import MERGED, STAGING, build_summary, drop_record, finish, finished_build, owned_output_names, plan_output
 from ragkit.pipeline.encoding import ShardEncoder
 from ragkit.pipeline.finalize import merge_shards, write_sharded
 from ragkit.pipeline.progress import Progress
@@ -39,8 +41,6 @@ __all__ = ["BatchConfig", "BuildReport", "index_corpus", "STAGING"]
 
 logger = logging.getLogger(__name__)
 
-#: Folder inside the output where a build keeps its shard files and ledger until it completes.
-STAGING = ".ragkit-build"
 ENGINES = ("local", "ray")
 
 
@@ -105,6 +105,8 @@ class BuildReport:
     embed_seconds: float = 0.0
     sharded: bool = False
     indexes: list[str] = field(default_factory=list)
+    #: ``resume`` found the output already complete (built with these settings): nothing was rebuilt.
+    already_complete: bool = False
 
     @property
     def seconds(self) -> float:
@@ -113,6 +115,9 @@ class BuildReport:
     def summary(self) -> str:
         rate = self.documents / self.seconds if self.seconds else 0.0
         kind = "sharded collection" if self.sharded else "collection"
+        if self.already_complete:
+            return (f"already complete: {self.out} holds the finished {kind} of this build ({self.chunks} chunks of "
+                    f"{self.documents} documents, {self.shards} shards; indexes: {', '.join(self.indexes)}); nothing rebuilt")
         resumed = f" ({self.shards_resumed} resumed from an earlier run)" if self.shards_resumed else ""
         return (f"saved {self.chunks} chunks of {self.documents} documents to {self.out} as a {kind} "
                 f"({self.shards} shards{resumed}; indexes: {', '.join(self.indexes)})\n"
@@ -135,6 +140,9 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
     Example:
         >>> report = index_corpus("data/scifact", "indexes/scifact", shard_docs=2000, resume=True)  # doctest: +SKIP
         >>> print(report.summary())                                                                # doctest: +SKIP
+
+    With ``resume``, an output this build (same settings) already completed is not rebuilt:
+    the report says ``already_complete``.
 
     Raises:
         ConfigError: invalid options, or ``resume`` over a build made with other settings.
@@ -168,8 +176,13 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
                 "embedder": component_config(embedder) if embedder is not None else None,
                 "indexes": {n: component_config(i) for n, i in named.items()}}
     _check_output(out, config.keep_shards)
-    staging = out / STAGING
-    ledger = Ledger.start(staging, fingerprint(settings), resume=config.resume)
+    key = fingerprint(settings)
+    if config.resume:
+        finished = finished_build(out, key, config.keep_shards)
+        if finished is not None:
+            return _already_complete(out, finished, config, sorted(named))
+    ledger = Ledger.start(out / STAGING, key, resume=config.resume)
+    drop_record(out)  # from here the output is being rebuilt
     plan = src.plan(config.shard_docs)
     if not plan:
         raise EmptyCorpusError(f"The source {src.describe().get('path', src)} holds no documents.")
@@ -201,13 +214,30 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
     start = time.perf_counter()
     indices = [s["index"] for s in plan]
     chunker_config = component_config(chunker)
+    planned = plan_output(config.keep_shards, indices)
+    if ledger.output is None or ledger.output["sharded"] != planned["sharded"] or \
+            set(ledger.output["versions"]) != set(planned["versions"]):
+        ledger.output = planned  # named before anything is written into the output
+        ledger.save()
+    versions = ledger.output["versions"]
     if config.keep_shards:
-        write_sharded(out, ledger, indices, named, embedder=embedder, chunker_config=chunker_config)
+        write_sharded(out, ledger, indices, named, embedder=embedder, chunker_config=chunker_config, versions=versions)
     else:
-        merge_shards(ledger, indices, named, embedder=embedder, chunker_config=chunker_config).save(out)
+        merge_shards(ledger, indices, named, embedder=embedder, chunker_config=chunker_config,
+                     version=versions[MERGED]).save(out)
+    finish(out, ledger, keep_staging=config.keep_staging)
     report.finalize_seconds = time.perf_counter() - start
-    if not config.keep_staging:
-        shutil.rmtree(staging, ignore_errors=True)
+    logger.info("%s", report.summary())
+    return report
+
+
+def _already_complete(out: Path, ledger: Ledger, config: BatchConfig, indexes: list[str]) -> BuildReport:
+    """The report of a resume that found the output complete; finishes what a kill after the commit left undone."""
+    finish(out, ledger, keep_staging=config.keep_staging)
+    counts = build_summary(ledger)
+    report = BuildReport(out=out, engine=config.engine, documents=counts["documents"], chunks=counts["chunks"],
+                         shards=counts["shards"], shards_resumed=counts["shards"], sharded=config.keep_shards,
+                         indexes=indexes, already_complete=True)
     logger.info("%s", report.summary())
     return report
 
@@ -215,8 +245,8 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
 def _check_output(out: Path, sharded: bool) -> None:
     """Refuse, before any work, an output folder the final save would refuse or mix up."""
     from ragkit.store.folder import check_target
-    from ragkit.store.manifest import MANIFEST
     from ragkit.store.layout import LAYOUT
+    from ragkit.store.manifest import MANIFEST
 
     if out.exists() and not out.is_dir():
         raise ConfigError(f"The output {out} is a file; give a folder path.")
@@ -224,7 +254,8 @@ def _check_output(out: Path, sharded: bool) -> None:
         if (out / MANIFEST).exists():
             raise ConfigError(f"{out} holds a (merged) collection; write the sharded collection to another folder.")
         if out.is_dir() and not (out / LAYOUT).exists():
-            foreign = [p.name for p in out.iterdir() if not p.name.startswith(".")]
+            own = owned_output_names(out)  # shard folders of this folder's own unfinished build
+            foreign = [p.name for p in out.iterdir() if not p.name.startswith(".") and p.name not in own]
             if foreign:
                 raise ConfigError(f"Cannot write a sharded collection to {out}: it holds other files "
                                   f"({', '.join(sorted(foreign)[:5])}). Choose an empty or new folder.")
@@ -232,6 +263,10 @@ def _check_output(out: Path, sharded: bool) -> None:
         if (out / LAYOUT).exists():
             raise ConfigError(f"{out} holds a sharded collection; write the merged collection to another folder "
                               "(or pass keep_shards=True / --keep-shards).")
+        leftovers = sorted(owned_output_names(out)) if out.is_dir() and not (out / MANIFEST).exists() else []
+        if leftovers:
+            raise ConfigError(f"{out} holds the shard folders of an unfinished sharded build ({', '.join(leftovers[:5])}); "
+                              "resume it with keep_shards=True (--keep-shards), or write the merged collection to another folder.")
         check_target(out)
 
 

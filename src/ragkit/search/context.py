@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ragkit.core.documents import check_unicode
 from ragkit.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def check_queries(queries: Sequence[str]) -> list[str]:
     """Validate a batch of query strings.
 
     Raises:
-        InputError: a bare string instead of a list, a non-string, or an empty query
-            (numbered from 1, as a person counts).
+        InputError: a bare string instead of a list, a non-string, an empty query, or one
+            that is not valid Unicode (a lone surrogate); numbered from 1, as a person counts.
     """
     if isinstance(queries, str):
         raise InputError("Expected a list of queries, got a single str; use search(query) or wrap it as [query].")
@@ -36,6 +37,7 @@ def check_queries(queries: Sequence[str]) -> list[str]:
             raise InputError(f"Query #{i + 1} is a {type(q).__name__}, not a str.")
         if not q.strip():
             raise InputError(f"Query #{i + 1} of {len(out)} is empty; give some text to search for.")
+        check_unicode(f"Query #{i + 1}", q)
     return out
 
 

@@ -63,7 +63,7 @@ class RRF:
     weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
-        check_int("RRF", "k", self.k, low=0)
+        object.__setattr__(self, "k", check_int("RRF", "k", self.k, low=0))
         _check_weights("RRF", self.weights)
 
     def fuse(self, legs: Sequence[Candidates], k: int) -> Candidates:

@@ -79,7 +79,7 @@ def run_search(retriever: Any, queries: Sequence[str], k: int, filters: Filter |
     A composite retriever (one with sub-legs, such as hybrid) runs its legs and fuses in
     its ``candidates``; a single-leg retriever is itself the one leg.
     """
-    check_k(type(retriever).__name__, k)
+    k = check_k(type(retriever).__name__, k)
     storage = retriever.collection
     if trace is not None:
         trace.begin(retriever.name, len(queries) if not isinstance(queries, str) else 1)

@@ -25,21 +25,34 @@ def chunks_to_table(chunks: Sequence[Chunk]) -> pa.Table:
     """Build the chunk table; metadata fields become typed children of one struct column.
 
     Raises:
-        InputError: if a metadata field holds values of incompatible types across documents.
+        InputError: if a metadata field holds values of incompatible types across documents,
+            or a value Arrow cannot store (an int beyond 64 bits, a string with a lone
+            surrogate, a position beyond int32): nothing is built.
     """
-    columns = {
-        "doc_id": pa.array([c.doc_id for c in chunks], type=pa.string()),
-        "position": pa.array([c.position for c in chunks], type=pa.int32()),
-        "start": pa.array([c.start for c in chunks], type=pa.int64()),
-        "end": pa.array([c.end for c in chunks], type=pa.int64()),
-        "text": pa.array([c.text for c in chunks], type=pa.large_string()),
-    }
+    try:
+        columns = {
+            "doc_id": pa.array([c.doc_id for c in chunks], type=pa.string()),
+            "position": pa.array([c.position for c in chunks], type=pa.int32()),
+            "start": pa.array([c.start for c in chunks], type=pa.int64()),
+            "end": pa.array([c.end for c in chunks], type=pa.int64()),
+            "text": pa.array([c.text for c in chunks], type=pa.large_string()),
+        }
+    except (OverflowError, UnicodeEncodeError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(
+            f"Chunks cannot be stored: {exc}. A chunk's doc_id and text must be valid Unicode str, its position "
+            "an int in [0, 2**31 - 1], its start and end ints in [0, 2**63 - 1]."
+        ) from exc
     metadata = [dict(c.metadata) for c in chunks]
     try:
         if any(metadata):
             columns["metadata"] = pa.array(metadata)
         else:
             columns["metadata"] = pa.array(metadata, type=pa.struct([]))
+    except (OverflowError, UnicodeEncodeError) as exc:
+        raise InputError(
+            f"Document metadata cannot be stored: {exc}. Metadata ints must fit in 64 bits and strings must be "
+            "valid Unicode."
+        ) from exc
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InputError(
             f"Document metadata cannot be stored: {exc}. Give each metadata field one type "

@@ -8,29 +8,38 @@ any moment leaves either the old or the new manifest, each pointing at complete 
 Concurrency across processes (POSIX ``flock``; see docs/reliability.md):
 
 * writers take an exclusive lock on ``<root>/.lock``, so saves serialise;
-* a reader (:meth:`Collection.open`) takes a shared lock on ``<data folder>/.readers.lock``
-  of the version it opened and holds it until the collection is closed or collected;
+* every data folder is born with an empty ``.readers.lock`` (the writer creates it before
+  publishing the folder); a reader (:meth:`Collection.open`) takes a shared lock on it for the
+  version it opened, then checks that the manifest still names that version (retrying with
+  the new one otherwise), and holds the lock until the collection is closed or collected.
+  Readers never create a lock file in a data folder (so none can appear in a folder being
+  removed), except under the writer lock for the current version of a folder saved before
+  data folders had one;
 * a writer deletes an old data folder only when it can take that lock exclusively, i.e.
-  when no reader holds the version; otherwise the folder waits for a later save or
-  :func:`collect_garbage`.
+  when no reader holds the version, and unlinks the lock file first; otherwise the folder
+  waits for a later save or :func:`collect_garbage`.
+
+Lock files are opened without following symbolic links and must be regular files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
 import shutil
+import stat
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from ragkit.core.arrow_io import fsync_path
-from ragkit.core.errors import ConflictError, IndexFormatError
-from ragkit.core.faults import checkpoint
-from ragkit.store.manifest import MANIFEST, read_manifest, resolve_member, seal_manifest
+from ragkit.core.errors import ConflictError, CorruptIndexError, IndexFormatError
+from ragkit.core.faults import checkpoint, pause
+from ragkit.store.manifest import MANIFEST, READERS_LOCK, read_manifest, resolve_member, seal_manifest
 
 __all__ = ["check_base", "collect_garbage", "commit_manifest", "new_data_dir", "open_snapshot", "publish_version", "remove_stale",
            "writer_lock"]
@@ -38,7 +47,7 @@ __all__ = ["check_base", "collect_garbage", "commit_manifest", "new_data_dir", "
 logger = logging.getLogger(__name__)
 
 _LOCK = ".lock"
-_READERS = ".readers.lock"
+_READERS = READERS_LOCK
 _TMP_PREFIX = ".tmp-"
 _DATA_PREFIX = "data-"
 _OPEN_ATTEMPTS = 50
@@ -47,6 +56,35 @@ try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
+
+# never follow a link at a lock file's name; never block opening a FIFO planted there
+_OPEN_FLAGS = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
+def _open_lock(path: Path, *, create: bool) -> IO[bytes]:
+    """Open the lock file ``path`` (creating it when ``create``) without following a symbolic link.
+
+    Raises:
+        CorruptIndexError: ``path`` is a symbolic link or not a regular file (nothing is created or locked).
+        FileNotFoundError: ``path`` does not exist and ``create`` is false.
+        OSError: it cannot be opened otherwise (permissions, read-only media).
+    """
+    def opener(name: str, flags: int) -> int:
+        return os.open(name, flags | _OPEN_FLAGS | (os.O_CREAT if create else 0), 0o644)
+
+    try:
+        fh = open(path, "rb" if fcntl is not None else "a+b", opener=opener)  # noqa: SIM115 - returned to the caller
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK) or os.path.islink(path):
+            raise CorruptIndexError(
+                f"{path} is a symbolic link: ragkit never follows links for lock files (one could make it create or "
+                "lock a file anywhere). Remove the link."
+            ) from exc
+        raise
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        fh.close()
+        raise CorruptIndexError(f"{path} is not a regular file; ragkit keeps its lock there. Remove it.")
+    return fh
 
 
 def check_target(root: Path) -> None:
@@ -66,7 +104,7 @@ def check_target(root: Path) -> None:
 def writer_lock(root: Path) -> Iterator[None]:
     """Hold the collection's exclusive writer lock (blocking) for the ``with`` body."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / _LOCK, "a+b") as fh:
+    with _open_lock(root / _LOCK, create=True) as fh:
         if fcntl is None:  # pragma: no cover - Windows: lock the lock file's first byte instead
             import msvcrt
 
@@ -111,6 +149,7 @@ def new_data_dir(root: Path) -> tuple[Path, str]:
     tmp = root / f"{_TMP_PREFIX}{ident}"
     checkpoint(f"mkdir {tmp.name}")
     tmp.mkdir()
+    os.close(os.open(tmp / _READERS, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o644))  # born pinnable
     return tmp, f"{_DATA_PREFIX}{ident}"
 
 
@@ -121,18 +160,33 @@ def commit_manifest(root: Path, tmp: Path, data_dir: str, manifest: dict[str, An
     fsync_path(tmp)
     checkpoint(f"rename {tmp.name}")
     os.replace(tmp, root / data_dir)
-    fsync_path(root)
     staged = root / f"{_TMP_PREFIX}{MANIFEST}"
-    checkpoint("write staged manifest")
-    with open(staged, "w", encoding="utf-8") as fh:
-        json.dump(seal_manifest(manifest), fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        checkpoint("fsync staged manifest")
-        os.fsync(fh.fileno())
-    checkpoint("replace manifest")
-    os.replace(staged, root / MANIFEST)
+    try:
+        fsync_path(root)
+        checkpoint("write staged manifest")
+        with open(staged, "w", encoding="utf-8") as fh:
+            json.dump(seal_manifest(manifest), fh, indent=2, sort_keys=True)
+            fh.write("\n")
+            fh.flush()
+            checkpoint("fsync staged manifest")
+            os.fsync(fh.fileno())
+        checkpoint("replace manifest")
+        os.replace(staged, root / MANIFEST)
+    except BaseException:  # a full disk, say: the previous version stays current, take back what was published
+        _unpublish(root, data_dir, staged)
+        raise
     fsync_path(root)
+
+
+def _unpublish(root: Path, data_dir: str, staged: Path) -> None:
+    """Remove the staged manifest and the data folder ``data_dir`` unless ``manifest.json`` names it."""
+    staged.unlink(missing_ok=True)
+    try:
+        current = json.loads((root / MANIFEST).read_text(encoding="utf-8")).get("data_dir")
+    except (OSError, ValueError, AttributeError):
+        current = None
+    if current != data_dir:
+        shutil.rmtree(root / data_dir, ignore_errors=True)
 
 
 def publish_version(root: Path, write: Callable[[Path, str], dict[str, Any]]) -> str:
@@ -149,21 +203,26 @@ def publish_version(root: Path, write: Callable[[Path, str], dict[str, Any]]) ->
     return data_dir
 
 
-def _try_exclusive(path: Path) -> IO[bytes] | None:
-    """An exclusive lock on ``path`` without waiting, or ``None`` when a reader holds it (or it cannot be locked)."""
+def _lock_for_removal(folder: Path) -> tuple[bool, IO[bytes] | None]:
+    """Whether no reader holds the data folder ``folder``, and the exclusive lock proving it (close it after removing)."""
     try:
-        fh = open(path, "a+b")  # noqa: SIM115 - returned to the caller, which closes it
+        fh = _open_lock(folder / _READERS, create=False)
+    except FileNotFoundError:  # a folder saved before data folders had a lock, never opened: nobody can hold it
+        return True, None
+    except CorruptIndexError:  # a planted link: no reader can lock through it
+        logger.warning("%s/%s is not a regular file; removing that old version anyway", folder, _READERS)
+        return True, None
     except OSError as exc:  # cleaning up must never fail a save that is already published
-        logger.warning("cannot lock %s to remove that old version (%s); leaving it", path.parent, exc)
-        return None
+        logger.warning("cannot lock %s to remove that old version (%s); leaving it", folder, exc)
+        return False, None
     if fcntl is None:  # pragma: no cover
-        return fh
+        return True, fh
     try:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         fh.close()
-        return None
-    return fh
+        return False, None
+    return True, fh
 
 
 def remove_stale(root: Path, keep: str) -> list[str]:
@@ -178,20 +237,23 @@ def remove_stale(root: Path, keep: str) -> list[str]:
             continue
         if path.name.startswith(_TMP_PREFIX):
             checkpoint(f"remove {path.name}")
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
-        elif path.name.startswith(_DATA_PREFIX) and path.is_dir():
-            lock = _try_exclusive(path / _READERS)
-            if lock is None:
+        elif path.name.startswith(_DATA_PREFIX) and path.is_dir() and not path.is_symlink():
+            free, lock = _lock_for_removal(path)
+            if not free:
                 held.append(path.name)
                 continue
             try:
                 checkpoint(f"remove {path.name}")
+                # the lock file goes first: a reader arriving now finds none and reads the new manifest
+                (path / _READERS).unlink(missing_ok=True)
                 shutil.rmtree(path, ignore_errors=True)
             finally:
-                lock.close()
+                if lock is not None:
+                    lock.close()
     if held:
         logger.info("kept %d older version(s) of %s still open by readers: %s", len(held), root, ", ".join(held))
     return held
@@ -227,11 +289,11 @@ class SnapshotLock:
             handle.close()  # closing the descriptor releases the flock
 
 
-def _lock_shared(folder: Path) -> IO[bytes] | bool | None:
-    """Shared lock on ``folder``'s reader lock file: the handle, ``None`` (cannot lock) or ``False`` (folder gone)."""
+def _lock_shared(folder: Path) -> IO[bytes] | Literal[False] | None:
+    """Shared lock on ``folder``'s reader lock: the handle, ``None`` (cannot lock here) or ``False`` (no lock file there)."""
     path = folder / _READERS
     try:
-        fh = open(path, "a+b")  # noqa: SIM115 - kept open while the snapshot is in use
+        fh = _open_lock(path, create=False)  # never created here: the folder may be being removed
     except FileNotFoundError:
         return False
     except OSError as exc:  # read-only media: no garbage collection can happen there either
@@ -242,29 +304,62 @@ def _lock_shared(folder: Path) -> IO[bytes] | bool | None:
         return None
     fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
     try:
-        same = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        now, held = os.stat(path, follow_symlinks=False), os.fstat(fh.fileno())
+        same = (now.st_ino, now.st_dev) == (held.st_ino, held.st_dev)
     except FileNotFoundError:
         same = False
-    if not same:  # a writer removed the folder between our reading the manifest and locking
+    if not same:  # a writer removed the folder between our opening the lock file and locking it
         fh.close()
         return False
     return fh
 
 
+def _add_reader_lock(root: Path, data_dir: str) -> bool:
+    """Give the current version's folder, saved before data folders had one, its lock file; whether it now has one.
+
+    Under the writer lock, so that the folder cannot stop being current (and be removed) meanwhile.
+    """
+    try:
+        with writer_lock(root):
+            folder = resolve_member(root, data_dir)
+            if read_manifest(root).get("data_dir") == data_dir and folder.is_dir():
+                with contextlib.suppress(FileExistsError):
+                    os.close(os.open(folder / _READERS, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _OPEN_FLAGS, 0o644))
+    except (OSError, IndexFormatError) as exc:  # read-only media, say: open it unpinned
+        logger.debug("cannot add a reader lock to %s (%s)", root / data_dir, exc)
+        return False
+    return True
+
+
 def open_snapshot(root: Path) -> tuple[dict[str, Any], SnapshotLock]:
     """Read the current manifest and pin its data folder against garbage collection.
 
+    Pins the folder the manifest names, then re-reads the manifest: only a version that was
+    current before and after pinning is certain to be whole (a writer removes only versions
+    that are no longer current, and never one that is pinned). Otherwise it tries again
+    with the new manifest, at most ``_OPEN_ATTEMPTS`` times.
+
     Raises:
-        IndexFormatError / CorruptIndexError: from reading the manifest.
+        IndexFormatError / CorruptIndexError: from reading the manifest, or a planted link at a lock file.
+        ConflictError: the collection kept changing for every attempt.
     """
     for _ in range(_OPEN_ATTEMPTS):
         manifest = read_manifest(root)
-        folder = resolve_member(root, manifest["data_dir"])
+        data_dir = manifest["data_dir"]
+        folder = resolve_member(root, data_dir)
+        pause("open: manifest read")
         handle = _lock_shared(folder)
+        if handle is None:
+            return manifest, SnapshotLock(None, root, data_dir)
+        current = read_manifest(root).get("data_dir") == data_dir
         if handle is False:
-            again = read_manifest(root)
-            if again.get("data_dir") == manifest["data_dir"]:  # really missing: verify_files names it
-                return manifest, SnapshotLock(None, root, manifest["data_dir"])
+            if not current:
+                continue  # superseded meanwhile: read the new manifest
+            if not folder.is_dir() or not _add_reader_lock(root, data_dir):
+                return manifest, SnapshotLock(None, root, data_dir)  # really missing (verify_files names it), or read-only
             continue
-        return manifest, SnapshotLock(handle if not isinstance(handle, bool) else None, root, manifest["data_dir"])
+        if not current:  # pinned too late: the version may have been removed before we pinned it
+            handle.close()
+            continue
+        return manifest, SnapshotLock(handle, root, data_dir)
     raise ConflictError(f"{root} kept changing while being opened ({_OPEN_ATTEMPTS} saves in a row); try again.")

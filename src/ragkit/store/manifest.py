@@ -6,20 +6,27 @@ import hashlib
 import json
 import os
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 from ragkit.core.errors import CorruptIndexError, IndexFormatError
 from ragkit.core.hashing import sha256_file
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "describe_file", "read_manifest", "resolve_member", "seal_manifest",
-           "verify_files"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "READERS_LOCK", "check_listing", "describe_file", "is_int", "read_manifest",
+           "resolve_member", "seal_manifest", "verify_files"]
 
 FORMAT = "ragkit-collection"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+#: The readers' lock file in every data folder: the one file there the manifest does not list.
+READERS_LOCK = ".readers.lock"
 #: The largest manifest accepted; real ones are a few kilobytes.
 _MAX_MANIFEST_BYTES = 16 << 20
 _SEAL = "manifest_sha256"
+
+
+def is_int(value: Any) -> TypeGuard[int]:
+    """``value`` is an int and not a bool (``True`` is an int in Python; a manifest's ``true`` is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _digest(manifest: dict[str, Any]) -> str:
@@ -68,7 +75,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
             "corrupted); restore it or rebuild the collection."
         )
     version = manifest.get("format_version")
-    if not isinstance(version, int):
+    if not is_int(version):
         raise CorruptIndexError(f"{MANIFEST} in {root} has no integer format_version.")
     if version > FORMAT_VERSION:
         raise IndexFormatError(
@@ -109,7 +116,7 @@ def verify_files(root: Path, files: dict[str, Any], *, checksums: bool) -> None:
     """
     for relative, expected in files.items():
         path = resolve_member(root, relative)
-        if not isinstance(expected, dict) or not isinstance(expected.get("bytes"), int):
+        if not isinstance(expected, dict) or not is_int(expected.get("bytes")) or expected["bytes"] < 0:
             raise CorruptIndexError(f"{MANIFEST}: entry for {relative!r} is malformed.")
         if not path.is_file():
             raise CorruptIndexError(f"{relative}: file is missing from {root}; restore it or rebuild the collection.")
@@ -124,3 +131,30 @@ def verify_files(root: Path, files: dict[str, Any], *, checksums: bool) -> None:
                 f"{relative}: sha256 differs from the manifest (the file was modified or corrupted); "
                 "restore it or rebuild the collection."
             )
+
+
+def check_listing(root: Path, data_dir: str, files: dict[str, Any], needed: list[str]) -> None:
+    """Check the manifest lists every file the version needs, only files of its data folder, and every file there.
+
+    ``needed``: the files (relative to ``root``) the version reads. Call after
+    :func:`verify_files` (which names a missing data folder's first file).
+
+    Raises:
+        CorruptIndexError: naming a needed file the manifest omits, a listed file outside the
+            data folder, or a file in the data folder the manifest does not list.
+    """
+    for relative in needed:
+        if relative not in files:
+            raise CorruptIndexError(f"{MANIFEST}: {relative!r} is not listed in 'files', but the version reads it (the manifest "
+                                    "was edited or damaged); restore it or rebuild the collection.")
+    prefix = f"{data_dir}/"
+    for relative in files:
+        if not relative.startswith(prefix):
+            raise CorruptIndexError(f"{MANIFEST}: file {relative!r} is outside the data folder {data_dir!r}.")
+    folder = resolve_member(root, data_dir)
+    for parent, _, names in os.walk(folder):
+        for name in names:
+            relative = Path(parent, name).relative_to(root).as_posix()
+            if relative not in files and relative != f"{prefix}{READERS_LOCK}":
+                raise CorruptIndexError(f"{relative}: the file is in the data folder but {MANIFEST} does not list it (the "
+                                        "manifest was edited or the folder was changed); restore it or rebuild the collection.")

@@ -10,13 +10,23 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.core.arrow_io import column_numpy, read_table, write_table
-from ragkit.core.errors import CorruptIndexError, IndexFormatError, ModelMismatchError
+from ragkit.core.errors import CorruptIndexError, IndexFormatError, ModelMismatchError, RagkitError
 from ragkit.core.faults import checkpoint
 from ragkit.core.protocols import Embedder, VectorIndex
 from ragkit.core.version import __version__
 from ragkit.store import updates
 from ragkit.store.chunks import check_chunk_table
-from ragkit.store.manifest import FORMAT, FORMAT_VERSION, describe_file, resolve_member, verify_files
+from ragkit.store.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    READERS_LOCK,
+    check_listing,
+    describe_file,
+    is_int,
+    resolve_member,
+    verify_files,
+)
 from ragkit.store.registry import component_config, resolve_component
 
 if TYPE_CHECKING:
@@ -43,7 +53,7 @@ def version_manifest(collection: Collection, tmp: Path, data_dir: str) -> dict[s
         indexes[name] = {"config": component_config(idx), "files": [f"{name}/{f}" for f in written]}
     files = {
         f"{data_dir}/{p.relative_to(tmp).as_posix()}": describe_file(tmp, p.relative_to(tmp).as_posix())
-        for p in sorted(tmp.rglob("*")) if p.is_file()
+        for p in sorted(tmp.rglob("*")) if p.is_file() and p.relative_to(tmp).as_posix() != READERS_LOCK
     }
     access = collection.access_field
     return {
@@ -79,46 +89,75 @@ def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None
     Raises:
         CorruptIndexError / IndexFormatError / ModelMismatchError: see :meth:`Collection.open`.
     """
-    verify_files(root, manifest["files"], checksums=verify)
-    data = resolve_member(root, manifest["data_dir"])
+    data_dir = manifest["data_dir"]
     counts = manifest["counts"]
     n_rows = counts.get("rows", counts.get("chunks"))
-    if not isinstance(n_rows, int) or n_rows < 0:
-        raise CorruptIndexError(f"manifest.json: row count {n_rows!r} is not a non-negative int.")
-    chunks = read_table(resolve_member(root, f"{manifest['data_dir']}/{CHUNKS}"))
+    if not is_int(n_rows) or n_rows < 0:
+        raise CorruptIndexError(f"{MANIFEST}: row count {n_rows!r} is not a non-negative int.")
+    verify_files(root, manifest["files"], checksums=verify)
+    check_listing(root, data_dir, manifest["files"], _needed_files(manifest))
+    data = resolve_member(root, data_dir)
+    chunks = read_table(resolve_member(root, f"{data_dir}/{CHUNKS}"))
     check_chunk_table(chunks, n_rows, CHUNKS)
     alive = np.ones(n_rows, dtype=bool)
-    rows_file = f"{manifest['data_dir']}/{ROWS}"
-    if rows_file in manifest["files"]:
-        try:
-            alive = column_numpy(read_table(resolve_member(root, rows_file)), "alive").astype(bool)
-        except KeyError as exc:
-            raise CorruptIndexError(f"{ROWS}: column 'alive' is missing.") from exc
+    if "rows" in counts or f"{data_dir}/{ROWS}" in manifest["files"]:
+        alive = column_numpy(read_table(resolve_member(root, f"{data_dir}/{ROWS}")), "alive", source=ROWS).astype(bool)
         if alive.shape != (n_rows,):
             raise CorruptIndexError(f"{ROWS}: {alive.shape[0]} rows, the chunk table has {n_rows}.")
-    indexes = {}
-    for name, entry in manifest["indexes"].items():
-        check_index_name(name)
-        config = entry.get("config") if isinstance(entry, dict) else None
-        if not isinstance(config, dict):
-            raise IndexFormatError(f"manifest.json: index {name!r} has no config.")
-        indexes[name] = resolve_component(config.get("type")).load(data / name, config)
-        rows = indexes[name].n_docs
-        if rows != chunks.num_rows:
-            raise CorruptIndexError(f"{name}: the index holds {rows} rows, the chunk table {chunks.num_rows}.")
-        live = getattr(indexes[name], "n_alive", None)
-        if live is not None and live != int(alive.sum()):
-            raise CorruptIndexError(f"{name}: the index holds {live} live rows, {ROWS} records {int(alive.sum())}.")
+    indexes = {name: _load_index(name, entry, data, chunks.num_rows, int(alive.sum())) for name, entry in manifest["indexes"].items()}
     info = manifest.get("embedder")
+    _check_dimension(info, indexes)
     access = manifest.get("access")
     generation = manifest.get("generation", 0)
     return {
         "chunks": chunks, "indexes": indexes, "embedder": _resolve_embedder(info, embedder),
         "chunker_config": manifest.get("chunker"), "embedder_info": info,
         "access_field": access.get("field") if isinstance(access, dict) else None, "alive": alive,
-        "version": str(manifest.get("version") or manifest["data_dir"]),
-        "generation": generation if isinstance(generation, int) else 0,
+        "version": str(manifest.get("version") or data_dir),
+        "generation": generation if is_int(generation) else 0,
     }
+
+
+def _needed_files(manifest: dict[str, Any]) -> list[str]:
+    """The files (relative to the collection folder) the version ``manifest`` describes reads."""
+    data_dir = manifest["data_dir"]
+    needed = [f"{data_dir}/{CHUNKS}"] + ([f"{data_dir}/{ROWS}"] if "rows" in manifest["counts"] else [])
+    for name, entry in manifest["indexes"].items():
+        check_index_name(name)
+        listed = entry.get("files") if isinstance(entry, dict) else None
+        if not isinstance(listed, list) or not all(isinstance(f, str) and f.startswith(f"{name}/") for f in listed):
+            raise CorruptIndexError(f"{MANIFEST}: index {name!r} does not list its files (a list of names inside {name}/).")
+        needed += [f"{data_dir}/{f}" for f in listed]
+    return needed
+
+
+def _load_index(name: str, entry: Any, data: Path, n_rows: int, n_alive: int) -> Any:
+    config = entry.get("config") if isinstance(entry, dict) else None
+    if not isinstance(config, dict):
+        raise IndexFormatError(f"{MANIFEST}: index {name!r} has no config.")
+    cls = resolve_component(config.get("type"))
+    try:
+        index = cls.load(data / name, config)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, pa.ArrowException) as exc:
+        if isinstance(exc, RagkitError):
+            raise
+        raise CorruptIndexError(f"{name}: the index cannot be loaded from its config in {MANIFEST} and its files "
+                                f"({type(exc).__name__}: {exc}).") from exc
+    if index.n_docs != n_rows:
+        raise CorruptIndexError(f"{name}: the index holds {index.n_docs} rows, the chunk table {n_rows}.")
+    live = getattr(index, "n_alive", None)
+    if live is not None and live != n_alive:
+        raise CorruptIndexError(f"{name}: the index holds {live} live rows, {ROWS} records {n_alive}.")
+    return index
+
+
+def _check_dimension(info: Any, indexes: dict[str, Any]) -> None:
+    """The manifest's embedding dimension, when recorded, is that of every vector index."""
+    if not isinstance(info, dict) or "dimension" not in info:
+        return
+    for name, index in indexes.items():
+        if getattr(index, "kind", None) == "vector" and (not is_int(info["dimension"]) or index.dimension != info["dimension"]):
+            raise CorruptIndexError(f"{name}: vectors of dimension {index.dimension}, {MANIFEST} records {info['dimension']!r}.")
 
 
 def _resolve_embedder(info: Any, embedder: Embedder | None) -> Embedder | None:
@@ -128,7 +167,12 @@ def _resolve_embedder(info: Any, embedder: Embedder | None) -> Embedder | None:
         raise IndexFormatError("manifest.json: the 'embedder' entry is malformed.")
     if embedder is None:
         config = info["config"]
-        return resolve_component(config.get("type")).from_config(config)  # type: ignore[no-any-return]
+        try:
+            return resolve_component(config.get("type")).from_config(config)  # type: ignore[no-any-return]
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            if isinstance(exc, RagkitError):
+                raise
+            raise IndexFormatError(f"{MANIFEST}: the embedder's config cannot be used ({type(exc).__name__}: {exc}).") from exc
     if embedder.model_id != info.get("model_id"):
         raise ModelMismatchError(
             f"This collection's vectors were made with {info.get('model_id')!r}, but the embedder given "

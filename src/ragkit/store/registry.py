@@ -7,11 +7,12 @@ must be registered here (built-ins are) or through :func:`register_component`.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from typing import Any
 
 from ragkit.core.errors import ConfigError, IndexFormatError
 
-__all__ = ["register_component", "resolve_component", "component_config"]
+__all__ = ["register_component", "resolve_component", "component_config", "component_from_config"]
 
 _BUILTINS: dict[str, str] = {
     "SentenceTransformerEmbedder": "ragkit.embedding.sentence_transformer",
@@ -61,3 +62,20 @@ def component_config(component: Any) -> dict[str, Any]:
     config = dict(component.get_config())
     config.setdefault("type", type(component).__name__)
     return config
+
+
+def component_from_config(config: Any, what: str = "a component") -> Any:
+    """The component a manifest entry describes: ``resolve_component(config["type"]).from_config(config)``.
+
+    ``what`` names the entry in messages (``"the chunker"``, ``"index 'bm25'"``).
+
+    Raises:
+        IndexFormatError: ``config`` is not a mapping, or names a type not on the allow-list.
+        ConfigError: the component's ``from_config`` refuses the config (unknown keys from a
+            newer ragkit, bad values).
+    """
+    if not isinstance(config, Mapping):
+        raise IndexFormatError(
+            f"The manifest's config of {what} must be a mapping with a 'type'. Got {type(config).__name__} instead."
+        )
+    return resolve_component(config.get("type")).from_config(dict(config))

@@ -5,6 +5,10 @@ script of changes (each followed by a save) in a child forked from the calling p
 (POSIX; forking keeps each run to a fraction of a second), armed to die at the N-th crash
 point of the write path (see ``ragkit.core.faults``); :func:`count_crash_points` runs it
 once unarmed and reports the points, labelled with the save they belong to.
+
+:func:`crash_call`, :func:`count_call_points` and :func:`kill_call_after` do the same for any
+callable (a whole ``index_corpus`` build, say): die at the N-th crash point, list the points
+of an unarmed run, or be SIGKILLed from outside after a given delay.
 """
 
 from __future__ import annotations
@@ -13,12 +17,13 @@ import os
 import signal
 import sys
 import tempfile
+import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Step", "crash_writer", "count_crash_points"]
+__all__ = ["Step", "count_call_points", "count_crash_points", "crash_call", "crash_writer", "kill_call_after"]
 
 #: One change then a save: ``("add", [document dicts])``, ``("delete", [doc ids])`` or ``("upsert", [document dicts])``.
 Step = tuple[str, list[Any]]
@@ -51,8 +56,11 @@ def _run(root: str, steps: Sequence[Step], kill_at: int, trace: str | None) -> N
         collection.save(root)
 
 
-def _fork_run(root: str | Path, steps: Sequence[Step], kill_at: int, trace: str | None, timeout: float) -> int:
-    """Run the script in a forked child; its exit status as (negative) signal number or exit code."""
+def _fork_call(fn: Callable[[], object], timeout: float, kill_after: float | None = None) -> int:
+    """Run ``fn`` in a forked child; its exit status as (negative) signal number or exit code.
+
+    ``kill_after``: SIGKILL the child after that many seconds (if it is still running).
+    """
     if not hasattr(os, "fork"):  # pragma: no cover - Windows
         raise RuntimeError("crash testing needs os.fork (POSIX).")
     sys.stdout.flush()
@@ -61,26 +69,78 @@ def _fork_run(root: str | Path, steps: Sequence[Step], kill_at: int, trace: str 
     if pid == 0:  # the child: never returns into the caller's code
         code = 0
         try:
-            _run(str(root), list(steps), int(kill_at), trace)
+            fn()
         except BaseException:
             traceback.print_exc()
             code = 1
         finally:
             os._exit(code)
-    deadline = timeout
+    start = time.monotonic()
+    killed = False
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
-        if deadline <= 0:
+        elapsed = time.monotonic() - start
+        if kill_after is not None and not killed and elapsed >= kill_after:
+            os.kill(pid, signal.SIGKILL)
+            killed = True
+        if elapsed > timeout:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            raise TimeoutError(f"the writer did not finish within {timeout} s")
-        import time
-
-        time.sleep(0.01)
-        deadline -= 0.01
+            raise TimeoutError(f"the child did not finish within {timeout} s")
+        time.sleep(0.001 if kill_after is not None and not killed else 0.01)
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _armed(fn: Callable[[], object], kill_at: int, trace: str | None) -> Callable[[], object]:
+    def run() -> object:
+        from ragkit.core import faults as _faults
+
+        _faults.arm(kill_at=kill_at, trace=trace)
+        return fn()
+
+    return run
+
+
+def _fork_run(root: str | Path, steps: Sequence[Step], kill_at: int, trace: str | None, timeout: float) -> int:
+    """Run the script in a forked child; its exit status as (negative) signal number or exit code."""
+    return _fork_call(lambda: _run(str(root), list(steps), int(kill_at), trace), timeout)
+
+
+def crash_call(fn: Callable[[], object], kill_at: int, timeout: float = 120.0) -> bool:
+    """Run ``fn`` in a forked child armed to die at crash point ``kill_at``; True if it was killed there.
+
+    Raises:
+        RuntimeError: ``fn`` failed (raised) in the child.
+    """
+    code = _fork_call(_armed(fn, int(kill_at), None), timeout)
+    if code not in (0, -signal.SIGKILL):
+        raise RuntimeError(f"the child failed with exit code {code}")
+    return code == -signal.SIGKILL
+
+
+def count_call_points(fn: Callable[[], object], timeout: float = 120.0) -> list[str]:
+    """Run ``fn`` unarmed in a forked child; the labels of its crash points, in order."""
+    with tempfile.TemporaryDirectory() as tmp:
+        trace = str(Path(tmp) / "trace")
+        Path(trace).touch()
+        code = _fork_call(_armed(fn, 0, trace), timeout)
+        if code != 0:
+            raise RuntimeError(f"the child failed with exit code {code}")
+        return [line.split("\t", 1)[1] for line in Path(trace).read_text(encoding="utf-8").splitlines()]
+
+
+def kill_call_after(fn: Callable[[], object], delay: float, timeout: float = 120.0) -> bool:
+    """Run ``fn`` in a forked child and SIGKILL it after ``delay`` seconds; True if it was killed (not finished).
+
+    Raises:
+        RuntimeError: ``fn`` failed (raised) in the child.
+    """
+    code = _fork_call(fn, timeout, kill_after=delay)
+    if code not in (0, -signal.SIGKILL):
+        raise RuntimeError(f"the child failed with exit code {code}")
+    return code == -signal.SIGKILL
 
 
 def crash_writer(root: str | Path, steps: Sequence[Step], kill_at: int, timeout: float = 120.0) -> bool:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from ragkit.core.errors import ConfigError
-from ragkit.core.validation import check_choice, check_float
+from ragkit.core.validation import check_choice, check_config, check_float
 from ragkit.index.bm25.scoring import VARIANTS, Variant
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
 
-__all__ = ["BM25Config"]
+__all__ = ["BM25Config", "config_options"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,11 +32,29 @@ class BM25Config:
     def __post_init__(self) -> None:
         owner = "BM25Index"
         check_choice(owner, "variant", self.variant, VARIANTS)
-        check_float(owner, "k1", self.k1, low=0.0)
-        check_float(owner, "b", self.b, low=0.0, high=1.0)
-        check_float(owner, "delta", self.delta, low=0.0)
-        check_float(owner, "epsilon", self.epsilon, low=0.0)
+        for name, high in (("k1", None), ("b", 1.0), ("delta", None), ("epsilon", None)):
+            # stored as float: a numpy number would not survive the manifest's JSON
+            object.__setattr__(self, name, check_float(owner, name, getattr(self, name), low=0.0, high=high))
         if not isinstance(self.tokenizer, BM25Tokenizer):
             raise ConfigError(
                 f"The 'tokenizer' parameter of {owner} must be a BM25Tokenizer. Got {self.tokenizer!r} instead."
             )
+
+
+def config_options(owner: str, config: Any) -> dict[str, Any]:
+    """The keyword arguments of ``BM25Index(...)`` that a :meth:`BM25Index.get_config` mapping records.
+
+    Raises:
+        ConfigError: ``config`` is not a mapping or has unknown keys (e.g. written by a newer
+            ragkit); its ``tokenizer`` entry is not a mapping (or a BM25Tokenizer) or is invalid.
+    """
+    options = check_config(owner, config, [f.name for f in fields(BM25Config)])
+    tokenizer = options.get("tokenizer", {})
+    if not isinstance(tokenizer, BM25Tokenizer):
+        if not isinstance(tokenizer, Mapping):
+            raise ConfigError(
+                f"The 'tokenizer' parameter of {owner}.from_config must be a mapping (what BM25Tokenizer.get_config() "
+                f"returns). Got {type(tokenizer).__name__} instead."
+            )
+        options["tokenizer"] = BM25Tokenizer.from_config(tokenizer)
+    return options

@@ -25,7 +25,7 @@ from ragkit.core.errors import CorruptIndexError, EmptyCorpusError, InputError, 
 from ragkit.core.results import Candidates
 from ragkit.core.topk import top_k_block, top_k_sparse
 from ragkit.core.validation import check_k
-from ragkit.index.bm25.config import BM25Config
+from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.postings import Postings, build_postings, gather
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
@@ -82,9 +82,8 @@ class BM25Index:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> BM25Index:
-        options = {k: v for k, v in config.items() if k != "type"}
-        tokenizer = BM25Tokenizer.from_config(options.pop("tokenizer", {}))
-        return cls(tokenizer=tokenizer, **options)
+        """Rebuild an unbuilt index from :meth:`get_config` output (raises ConfigError on unknown keys or bad values)."""
+        return cls(**config_options(cls.__name__, config))
 
     # -- statistics ------------------------------------------------------------------
     @property
@@ -302,7 +301,7 @@ class BM25Index:
             InputError: ``queries`` is a string, ``allowed`` has the wrong shape, or ``stats``
                 is not a :class:`~ragkit.index.bm25.stats.CorpusStats`.
         """
-        check_k("BM25Index.search_rows", k)
+        k = check_k("BM25Index.search_rows", k)
         state = self._require_state()
         if isinstance(queries, str):
             raise InputError("BM25Index.search_rows expects a list of queries; wrap a single query as [query].")

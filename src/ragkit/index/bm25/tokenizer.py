@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from ragkit.core.errors import ConfigError, MissingDependencyError
-from ragkit.core.validation import check_choice, check_str
+from ragkit.core.errors import ConfigError, InputError, MissingDependencyError
+from ragkit.core.validation import check_choice, check_config, check_str
 from ragkit.index.bm25.stopwords import STOPWORDS
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = ["BM25Tokenizer"]
 
 _STEMMERS = ("english", "porter", "german", "french", "spanish", "italian", "dutch", "portuguese")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,16 +61,35 @@ class BM25Tokenizer:
         return asdict(self)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> BM25Tokenizer:
-        return cls(**config)
+    def from_config(cls, config: Mapping[str, Any]) -> BM25Tokenizer:
+        """Rebuild a tokenizer from :meth:`get_config` output.
+
+        Raises:
+            ConfigError: ``config`` is not a mapping, has unknown keys (e.g. written by a
+                newer ragkit) or holds bad values.
+        """
+        return cls(**check_config(cls.__name__, config, [f.name for f in fields(cls)]))
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        """Terms of each text, in order (duplicates kept: they are term frequencies)."""
+        """Terms of each text, in order (duplicates kept: they are term frequencies).
+
+        A lone surrogate (invalid Unicode, e.g. from ``errors='surrogateescape'``) is read as
+        U+FFFD, so every term can be stemmed and stored as UTF-8.
+
+        Raises:
+            InputError: ``texts`` is a single str, or holds something that is not a str.
+        """
+        if isinstance(texts, str):
+            raise InputError("BM25Tokenizer.tokenize expects a list of texts, got a single str; wrap it as [text].")
         findall = _compiled(self.pattern).findall
         stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
         stem = _stem_function(self.stemmer) if self.stemmer else None
         out: list[list[str]] = []
-        for text in texts:
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise InputError(f"Text {i} is a {type(text).__name__}, not a str. Decode bytes first (data.decode('utf-8')).")
+            if not text.isascii():
+                text = _SURROGATE.sub("\ufffd", text)
             raw = findall(text.lower() if self.lowercase else text)
             terms = [t for t in raw if t not in stop] if stop else raw
             out.append(stem(terms) if stem is not None else terms)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, fields
+from typing import Any, Literal
 
 from ragkit.core.errors import ConfigError
-from ragkit.core.validation import check_choice, check_int, check_str
+from ragkit.core.validation import check_choice, check_config, check_int, check_str
 
-__all__ = ["FaissConfig"]
+__all__ = ["FaissConfig", "config_options"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,10 +39,19 @@ class FaissConfig:
         if "IDMap" in self.factory:
             raise ConfigError(f"The 'factory' parameter of {owner} must not contain IDMap: ids are managed by ragkit.")
         for name in ("nprobe", "ef_search", "memory_budget"):
-            if getattr(self, name) is not None:
-                check_int(owner, name, getattr(self, name), low=1)
+            if getattr(self, name) is not None:  # stored as int: a numpy integer would not survive the manifest's JSON
+                object.__setattr__(self, name, check_int(owner, name, getattr(self, name), low=1))
         check_choice(owner, "device", self.device, ("auto", "cpu", "gpu"))
         check_choice(owner, "gpu_mode", self.gpu_mode, ("replicate", "shard"))
-        check_int(owner, "rescore", self.rescore, low=0)
+        object.__setattr__(self, "rescore", check_int(owner, "rescore", self.rescore, low=0))
         if not isinstance(self.gpu_float16, bool):
             raise ConfigError(f"The 'gpu_float16' parameter of {owner} must be a bool. Got {self.gpu_float16!r} instead.")
+
+
+def config_options(owner: str, config: Any) -> dict[str, Any]:
+    """The keyword arguments of ``FaissIndex(...)`` that a :meth:`FaissIndex.get_config` mapping records.
+
+    Raises:
+        ConfigError: ``config`` is not a mapping or has unknown keys (e.g. written by a newer ragkit).
+    """
+    return check_config(owner, config, [f.name for f in fields(FaissConfig)])

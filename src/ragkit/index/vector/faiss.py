@@ -16,7 +16,7 @@ from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_float, check_int, check_k
-from ragkit.index.vector.config import FaissConfig
+from ragkit.index.vector.config import FaissConfig, config_options
 from ragkit.index.vector.engine import add_vectors, bitmap_search, exact_search, has_parameter, new_index, slot_candidates, train
 from ragkit.index.vector.files import INDEX_FILE, SLOTS_FILE, read_index, read_meta, read_slots, read_vectors, row_slots, write_files
 from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
@@ -79,8 +79,8 @@ class FaissIndex:
         return {"type": type(self).__name__, **asdict(self.config)}
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> FaissIndex:
-        return cls(**{k: v for k, v in config.items() if k != "type"})
+    def from_config(cls, config: dict[str, Any]) -> FaissIndex:  # ConfigError on unknown keys or bad values
+        return cls(**config_options(cls.__name__, config))
 
     # -- state -----------------------------------------------------------------------
     @property
@@ -279,7 +279,7 @@ class FaissIndex:
         hits: a selective filter is answered by exact search over the allowed rows, a broad
         one by FAISS's ID selector, topped up by exact search if it came back short.
         """
-        check_k("FaissIndex.search_rows", k)
+        k = check_k("FaissIndex.search_rows", k)
         self._require_built()
         queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=self.dimension)
         if allowed is not None and allowed.shape != (self.n_docs,):
@@ -329,7 +329,7 @@ class FaissIndex:
             ConfigError: ``target_recall`` outside (0, 1] or ``k < 1``.
         """
         check_float("FaissIndex.tune", "target_recall", target_recall, low=1e-9, high=1.0)
-        check_int("FaissIndex.tune", "k", k, low=1, error=ConfigError)
+        k = check_int("FaissIndex.tune", "k", k, low=1, error=ConfigError)
         self._require_built()
         alive = np.flatnonzero(self._row_slot >= 0)
         held_out = queries is None

@@ -18,6 +18,7 @@ from ragkit.core.arrow_io import column_numpy, read_table, write_table
 from ragkit.core.deps import require
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.vector.engine import read_faiss
+from ragkit.index.vector.header import check_faiss_file
 from ragkit.index.vector.tuning import TuningResult
 
 __all__ = ["INDEX_FILE", "META_FILE", "SLOTS_FILE", "VECTORS_FILE", "read_index", "read_meta", "read_slots", "read_vectors",
@@ -62,9 +63,15 @@ def read_meta(directory: Path) -> tuple[str, int, TuningResult | None]:
 def read_index(directory: Path, *, binary: bool, mmap: bool) -> tuple[Any, bool]:
     """The saved FAISS index and whether it is memory-mapped (read-only).
 
+    Every size the file declares is checked against the file, ``faiss_meta.json``'s dimension
+    and ``slots.arrow``'s row count before FAISS reads it (FAISS allocates what a file claims).
+
     Raises:
-        CorruptIndexError: FAISS cannot read the file.
+        CorruptIndexError: the file is inconsistent, or FAISS cannot read it.
     """
+    dimension = read_meta(directory)[1]
+    check_faiss_file(directory / INDEX_FILE, binary=binary, dimension=dimension, ntotal=read_table(directory / SLOTS_FILE).num_rows,
+                     ntotal_from=SLOTS_FILE)
     return read_faiss(require("faiss", package="faiss-gpu"), directory / INDEX_FILE, binary=binary, mmap=mmap)
 
 
