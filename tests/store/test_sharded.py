@@ -129,7 +129,7 @@ def test_sharded_search_traces_and_a_bound_principal_see_every_shard(tmp_path: P
 
 
 def test_a_layout_written_before_shard_versions_opens_and_searches_the_same(tmp_path: Path) -> None:
-    single, sharded = _pair(tmp_path, "lucene")
+    _, sharded = _pair(tmp_path, "lucene")
     before = ragkit.HybridRetriever(sharded).search_batch(QUERIES[:4], k=6)
     sharded.close()
     root = tmp_path / "sharded"
