@@ -247,3 +247,24 @@ def test_resumes_killed_again_and_again_end_identical(corpus: Path, scenarios: d
         resume_and_check(corpus, out, scenario, f"{mode} chain {chain}")
     print(f"\n{mode}: 5 chains of killed resumes: {kills} kills, {finished} chains finished by a killed-at-random run")
     assert kills >= 5  # timing decides how many resumes a kill catches; the first run is (almost) always killed
+
+
+def test_a_child_killed_inside_a_progress_bar_lock_does_not_block_this_process() -> None:
+    """The harness itself: tqdm's lock is a semaphore shared across fork unless the child gets its own."""
+    import os
+    import signal
+    import threading
+
+    from tqdm.auto import tqdm
+
+    tqdm(total=1, disable=True).close()  # the parent has made its lock (and monitor) before forking
+
+    def die_holding_the_lock() -> None:
+        tqdm.get_lock().acquire()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    assert crash_call(die_holding_the_lock, kill_at=0)
+    bar = threading.Thread(target=lambda: tqdm(total=1, disable=True).close(), daemon=True)
+    bar.start()
+    bar.join(timeout=10)
+    assert not bar.is_alive(), "the killed child left tqdm's lock held: this process's next progress bar hangs"

@@ -34,7 +34,7 @@ from typing import Any
 from ragkit.core.errors import CorruptIndexError, IndexFormatError
 from ragkit.pipeline.shards import LEDGER, Ledger, remove_path
 from ragkit.store.folder import collect_garbage
-from ragkit.store.layout import LAYOUT, read_layout
+from ragkit.store.layout import LAYOUT, STATS_FILE, read_layout
 from ragkit.store.manifest import MANIFEST, read_manifest
 
 __all__ = ["MERGED", "RECORD", "STAGING", "build_summary", "drop_record", "finish", "finished_build", "is_committed",
@@ -47,7 +47,7 @@ STAGING = ".ragkit-build"
 #: The record of the completed build that made the output (a copy of its ledger).
 RECORD = ".ragkit-build.json"
 #: What a sharded build writes into the output besides shard folders (ragkit.store.layout's statistics file).
-_STATS_FILE = "bm25_stats.arrow"
+_STATS_FILE = STATS_FILE
 _SHARD_FOLDER = re.compile(r"shard-\d{5,}")
 #: Temporaries of the atomic writes into the output (ragkit.core.atomic names them ``.<name>.<hex>.tmp``).
 _TEMPORARY = re.compile(r"\.(shards\.json|bm25_stats\.arrow|\.ragkit-build\.json)\.[0-9a-f]{32}\.tmp")

@@ -19,11 +19,11 @@ from ragkit.core.atomic import write_bytes_atomic, write_table_atomic
 from ragkit.core.errors import CorruptIndexError, IndexFormatError
 from ragkit.index.bm25 import CorpusStats
 
-__all__ = ["LAYOUT", "Layout", "combine_stats", "read_layout", "write_layout"]
+__all__ = ["LAYOUT", "STATS_FILE", "Layout", "combine_stats", "read_layout", "write_layout"]
 
 LAYOUT = "shards.json"
 _FORMAT = "ragkit-sharded-collection"
-_STATS = "bm25_stats.arrow"
+STATS_FILE = "bm25_stats.arrow"
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ def write_layout(root: Path, shards: list[dict[str, Any]], bm25_index: str | Non
     """
     layout: dict[str, Any] = {"format": _FORMAT, "format_version": 1, "shards": shards, "bm25": None}
     if bm25_index is not None and stats is not None:
-        write_table_atomic(root / _STATS, stats.to_table())
-        layout["bm25"] = {"index": bm25_index, "n_docs": stats.n_docs, "total_len": stats.total_len, "stats": _STATS}
+        write_table_atomic(root / STATS_FILE, stats.to_table())
+        layout["bm25"] = {"index": bm25_index, "n_docs": stats.n_docs, "total_len": stats.total_len, "stats": STATS_FILE}
     write_bytes_atomic(root / LAYOUT, json.dumps(layout, indent=2, sort_keys=True).encode("utf-8"))
     return layout
 
@@ -72,10 +72,10 @@ def read_layout(root: Path) -> Layout:
     info = raw.get("bm25")
     stats = None
     if info:
-        if not isinstance(info, dict) or info.get("stats") != _STATS:
-            raise CorruptIndexError(f"{root / LAYOUT}: the BM25 statistics entry must name {_STATS!r}.")
+        if not isinstance(info, dict) or info.get("stats") != STATS_FILE:
+            raise CorruptIndexError(f"{root / LAYOUT}: the BM25 statistics entry must name {STATS_FILE!r}.")
         try:
-            table = read_table(root / _STATS)
+            table = read_table(root / STATS_FILE)
             stats = CorpusStats.from_table(table, int(info["n_docs"]), int(info["total_len"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise CorruptIndexError(f"{root / LAYOUT}: malformed BM25 statistics entry ({exc}).") from exc

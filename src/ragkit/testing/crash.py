@@ -69,6 +69,7 @@ def _fork_call(fn: Callable[[], object], timeout: float, kill_after: float | Non
     if pid == 0:  # the child: never returns into the caller's code
         code = 0
         try:
+            _unshare_locks()
             fn()
         except BaseException:
             traceback.print_exc()
@@ -91,6 +92,28 @@ def _fork_call(fn: Callable[[], object], timeout: float, kill_after: float | Non
             raise TimeoutError(f"the child did not finish within {timeout} s")
         time.sleep(0.001 if kill_after is not None and not killed else 0.01)
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+
+
+def _unshare_locks() -> None:
+    """In a forked child, give tqdm a lock of its own.
+
+    tqdm's default write lock holds a multiprocessing semaphore that a forked child shares with
+    its parent (and a thread lock that a parent thread, tqdm's monitor, may have held at the
+    fork): a child SIGKILLed while holding it would block the parent's next progress bar
+    (even a disabled one) forever.
+    """
+    std = sys.modules.get("tqdm.std")
+    if std is None:
+        return
+    import threading
+
+    lock = threading.RLock()
+    classes = [std.tqdm]
+    while classes:
+        cls = classes.pop()
+        if cls is std.tqdm or "_lock" in vars(cls):
+            cls._lock = lock
+        classes.extend(cls.__subclasses__())
 
 
 def _armed(fn: Callable[[], object], kill_at: int, trace: str | None) -> Callable[[], object]:
