@@ -1,6 +1,6 @@
 """Run corruption cases in child processes with an address-space cap and a per-case timeout.
 
-A case damages one file of a saved collection (overwrites bytes, or truncates it),
+A case damages one file of a saved collection (overwrites bytes, truncates it, or replaces it),
 optionally re-seals the manifest over the damaged file (new size and sha256, so that even
 ``verify=True`` gets past the checksums), opens the collection and searches it (dense,
 BM25, hybrid, filtered), then restores the file. The child reports one JSON line per case:
@@ -79,6 +79,8 @@ def _run_case(case: dict[str, Any]) -> dict[str, Any]:
         data = bytearray(original)
         if case["kind"] == "truncate":
             data = data[: case["size"]]
+        elif case["kind"] == "replace":
+            data = bytearray.fromhex(case["data"])
         else:
             at = case["offset"]
             patch = bytes.fromhex(case["data"])
@@ -100,7 +102,12 @@ def _run_case(case: dict[str, Any]) -> dict[str, Any]:
 def _child(cap: int) -> None:
     import resource
 
-    import ragkit  # noqa: F401 - import everything before capping the address space
+    # import everything (ragkit imports FAISS, SciPy and Arrow compute lazily) before capping the address space
+    import faiss  # noqa: F401
+    import pyarrow.compute  # noqa: F401
+    import scipy.sparse  # noqa: F401
+
+    import ragkit
     import ragkit.store.manifest  # noqa: F401
 
     with open("/proc/self/status", encoding="utf-8") as fh:
@@ -158,11 +165,15 @@ def run_cases(cases: Iterable[dict[str, Any]], *, cap: int = 1536 << 20, timeout
                 child = _Child(cap)
                 ready = child.answer(start_timeout)
                 assert ready is not None and "ready" in ready, "the child process did not start"
+            target, manifest = Path(case["root"], case["file"]), Path(case["root"], "manifest.json")
+            backup = target.read_bytes(), manifest.read_bytes()
             answer = child.answer(timeout) if child.send(case) else None
-            if answer is None:
+            if answer is None:  # the child died or hangs mid-case: the next case needs the files back
                 code = child.process.poll()
                 child.stop()
                 child = None
+                target.write_bytes(backup[0])
+                manifest.write_bytes(backup[1])
                 yield {"id": case["id"], "outcome": "hang" if code is None else f"crash ({code})", "ragkit": False,
                        "message": "", "seconds": timeout if code is None else 0.0}
             else:

@@ -135,7 +135,7 @@ def test_an_unknown_index_type_is_refused(collections: dict[str, Path]) -> None:
     original = (root / rel).read_bytes()
     (root / rel).write_bytes(b"IxZZ" + original[4:])
     try:
-        with pytest.raises(ragkit.CorruptIndexError, match="'IxZZ' is not an index type ragkit checks"):
+        with pytest.raises(ragkit.CorruptIndexError, match=r"index 'IxZZ' \(at byte 4\) is not an index type ragkit checks"):
             ragkit.Collection.open(root, verify=False)
     finally:
         (root / rel).write_bytes(original)

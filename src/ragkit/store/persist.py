@@ -107,15 +107,25 @@ def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None
     indexes = {name: _load_index(name, entry, data, chunks.num_rows, int(alive.sum())) for name, entry in manifest["indexes"].items()}
     info = manifest.get("embedder")
     _check_dimension(info, indexes)
-    access = manifest.get("access")
-    generation = manifest.get("generation", 0)
+    access, generation, version, chunker = _optional_entries(manifest)
     return {
         "chunks": chunks, "indexes": indexes, "embedder": _resolve_embedder(info, embedder),
-        "chunker_config": manifest.get("chunker"), "embedder_info": info,
-        "access_field": access.get("field") if isinstance(access, dict) else None, "alive": alive,
-        "version": str(manifest.get("version") or data_dir),
-        "generation": generation if is_int(generation) else 0,
+        "chunker_config": chunker, "embedder_info": info, "access_field": access, "alive": alive,
+        "version": version or data_dir, "generation": generation,
     }
+
+
+def _optional_entries(manifest: dict[str, Any]) -> tuple[str | None, int, str | None, dict[str, Any] | None]:
+    """The access field, generation, version token and chunker config, each checked for its type (absent in older saves)."""
+    access = manifest.get("access")
+    field = access.get("field") if isinstance(access, dict) else None
+    generation, version, chunker = manifest.get("generation", 0), manifest.get("version"), manifest.get("chunker")
+    for key, ok in (("access", access is None or (isinstance(access, dict) and (field is None or isinstance(field, str)))),
+                    ("generation", is_int(generation) and generation >= 0), ("version", version is None or isinstance(version, str)),
+                    ("chunker", chunker is None or isinstance(chunker, dict))):
+        if not ok:
+            raise CorruptIndexError(f"{MANIFEST}: entry {key!r} is malformed.")
+    return field, generation, version, chunker
 
 
 def _needed_files(manifest: dict[str, Any]) -> list[str]:

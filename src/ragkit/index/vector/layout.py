@@ -123,11 +123,12 @@ class FaissLayout:
         self.need(qtype in _SQ, "scalar quantizer type", f"{qtype} is unknown")
         self.take(8, "scalar quantizer range")
         self.need(self.u64("scalar quantizer d") == d, "scalar quantizer d", f"differs from the index's {d}")
-        self.u64("scalar quantizer code size")  # FAISS derives it again from the type
+        declared = self.u64("scalar quantizer code size")  # FAISS derives it again from the type; a real file agrees
         _, bits, kind = _SQ[qtype]
+        self.need(declared == (d * bits + 7) // 8, "scalar quantizer code size", f"{declared} is not that of {d} {bits}-bit codes")
         n_trained = {"d2": 2 * d, "2": 2, "0": 0}[kind]
         self.vector(4, "scalar quantizer ranges", n_trained if trained else None)
-        return (d * bits + 7) // 8
+        return declared
 
     def hnsw(self, ntotal: int, what: str = "HNSW graph") -> None:
         self.vector(8, f"{what} level probabilities")
@@ -145,6 +146,8 @@ class FaissLayout:
                       "do not match the levels")
             self.need(0 <= entry < ntotal and max_level == int(levels[entry]) - 1, f"{what} entry point",
                       f"{entry} (level {max_level}) is invalid")
+        else:
+            self.need(entry == -1 and max_level == -1, f"{what} entry point", f"{entry} (level {max_level}) in an empty graph")
         self.need(int(offsets[-1]) == neighbours.size, f"{what} links", f"number {neighbours.size}, the offsets {int(offsets[-1])}")
         if neighbours.size:
             self.need(int(neighbours.min()) >= -1 and int(neighbours.max()) < ntotal, f"{what} links", f"point outside 0..{ntotal - 1}")
