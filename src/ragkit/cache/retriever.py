@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -15,13 +14,14 @@ from ragkit.core.results import Candidates, Hit
 from ragkit.core.tracing import Tracer
 from ragkit.core.validation import check_k
 from ragkit.search.context import check_queries
+from ragkit.search.wrapper import RetrieverWrapper
 from ragkit.store.access import Principal
 from ragkit.store.filters import filters_key
 
 __all__ = ["CachedRetriever"]
 
 
-class CachedRetriever:
+class CachedRetriever(RetrieverWrapper):
     """Serves ``search`` from ``cache`` when it can, from ``retriever`` otherwise (and remembers the answer).
 
     Args:
@@ -64,30 +64,9 @@ class CachedRetriever:
                 f"as every built-in retriever has) to drop stale results; {type(retriever).__name__} has none."
             ) from exc
 
-    # -- the retriever shape -----------------------------------------------------------------
-    @property
-    def collection(self) -> Any:
-        return getattr(self.retriever, "collection", None)
-
-    @property
-    def principal(self) -> Any:
-        """The principal the wrapped retriever is bound to (``None``: unbound)."""
-        return getattr(self.retriever, "principal", None)
-
-    @property
-    def generation(self) -> tuple[Any, ...]:
-        return tuple(self.retriever.generation)
-
-    def bind(self, principal: Principal) -> CachedRetriever:
-        """A wrapper of ``retriever.bind(principal)`` sharing this cache (entries keyed on the binding)."""
-        bound = copy.copy(self)
-        bound.retriever = self.retriever.bind(principal)
-        bound.last_sources = []
-        return bound
-
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Tracer | None = None,
-               query_vectors: np.ndarray | None = None) -> list[Hit]:
-        return self.search_batch([query], k, filters, trace=trace, query_vectors=query_vectors)[0]
+    # -- the retriever shape (the rest is RetrieverWrapper's) ---------------------------------
+    def _fresh(self) -> None:
+        self.last_sources = []
 
     def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None, *,
                      trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
@@ -99,8 +78,6 @@ class CachedRetriever:
         """Like the retriever's ``retrieve`` (ranked rows), from the cache when it can."""
         return self._cached("rows", self.retriever.retrieve, queries, k, filters, trace, query_vectors)
 
-    def __repr__(self) -> str:
-        return f"CachedRetriever({self.retriever!r})"
 
     # -- the cache ---------------------------------------------------------------------------
     def _cached(self, level: str, compute: Callable[..., list[Any]], queries: Sequence[str], k: int,

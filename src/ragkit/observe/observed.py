@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,12 +14,12 @@ from ragkit.core.validation import check_str
 from ragkit.observe.metrics import Metrics
 from ragkit.observe.querylog import QueryLog, log_records
 from ragkit.observe.trace import StageHook, Trace
-from ragkit.store.access import Principal
+from ragkit.search.wrapper import RetrieverWrapper
 
 __all__ = ["ObservedRetriever"]
 
 
-class ObservedRetriever:
+class ObservedRetriever(RetrieverWrapper):
     """Runs ``retriever`` with a :class:`Trace` on every call and reports it.
 
     Args:
@@ -54,29 +53,9 @@ class ObservedRetriever:
         self.name = getattr(retriever, "name", "retriever")
         self.last_trace: Trace | None = None
 
-    # -- the retriever shape -----------------------------------------------------------------
-    @property
-    def collection(self) -> Any:
-        return getattr(self.retriever, "collection", None)
-
-    @property
-    def principal(self) -> Any:
-        return getattr(self.retriever, "principal", None)
-
-    @property
-    def generation(self) -> tuple[Any, ...]:
-        return tuple(self.retriever.generation)
-
-    def bind(self, principal: Principal) -> ObservedRetriever:
-        """An observed wrapper of ``retriever.bind(principal)``, reporting to the same metrics, log and tracer."""
-        bound = copy.copy(self)
-        bound.retriever = self.retriever.bind(principal)
-        bound.last_trace = None
-        return bound
-
-    def search(self, query: str, k: int = 10, filters: Mapping[str, Any] | None = None, *, trace: Tracer | None = None,
-               query_vectors: np.ndarray | None = None) -> list[Hit]:
-        return self.search_batch([query], k, filters, trace=trace, query_vectors=query_vectors)[0]
+    # -- the retriever shape (the rest is RetrieverWrapper's) ---------------------------------
+    def _fresh(self) -> None:
+        self.last_trace = None
 
     def search_batch(self, queries: Sequence[str], k: int = 10, filters: Mapping[str, Any] | None = None, *,
                      trace: Tracer | None = None, query_vectors: np.ndarray | None = None) -> list[list[Hit]]:
@@ -99,8 +78,6 @@ class ObservedRetriever:
         self._report(own, list(queries), None, k, filters)
         return found
 
-    def __repr__(self) -> str:
-        return f"ObservedRetriever({self.retriever!r})"
 
     def _trace(self, given: Tracer | None) -> Trace:
         if given is None:

@@ -9,12 +9,28 @@ from ragkit.search.base import BaseRetriever, own_generation
 from ragkit.search.context import SearchContext
 
 if TYPE_CHECKING:
+    from ragkit.core.protocols import IndexKind
     from ragkit.store.storage import SearchStorage
 
-__all__ = ["DenseRetriever", "BM25Retriever"]
+__all__ = ["DenseRetriever", "BM25Retriever", "IndexLeg"]
 
 
-class DenseRetriever(BaseRetriever):
+class IndexLeg(BaseRetriever):
+    """A leg that reads one index of the storage: the first of its ``kind`` unless ``index`` names one."""
+
+    kind: IndexKind = "vector"
+
+    def __init__(self, collection: SearchStorage, index: str | None = None) -> None:
+        super().__init__(collection)
+        self.index_name = index or collection.index_of_kind(self.kind)
+        self.index = collection.index(self.index_name)
+
+    @property
+    def generation(self) -> tuple[int, ...]:
+        return own_generation(self.collection, self.index)
+
+
+class DenseRetriever(IndexLeg):
     """The dense leg: nearest chunks by embedding similarity (the collection's vector index).
 
     Example:
@@ -22,15 +38,7 @@ class DenseRetriever(BaseRetriever):
     """
 
     name = "dense"
-
-    def __init__(self, collection: SearchStorage, index: str | None = None) -> None:
-        super().__init__(collection)
-        self.index_name = index or collection.index_of_kind("vector")
-        self.index = collection.index(self.index_name)
-
-    @property
-    def generation(self) -> tuple[int, ...]:
-        return own_generation(self.collection, self.index)
+    kind: IndexKind = "vector"
 
     def candidates(self, context: SearchContext, k: int) -> list[Candidates]:
         """Embeds the queries once per search (shared by every dense leg), then searches the vector index."""
@@ -44,7 +52,7 @@ class DenseRetriever(BaseRetriever):
         return found
 
 
-class BM25Retriever(BaseRetriever):
+class BM25Retriever(IndexLeg):
     """The BM25 leg: chunks ranked by BM25 (the collection's BM25 index).
 
     Example:
@@ -52,15 +60,7 @@ class BM25Retriever(BaseRetriever):
     """
 
     name = "bm25"
-
-    def __init__(self, collection: SearchStorage, index: str | None = None) -> None:
-        super().__init__(collection)
-        self.index_name = index or collection.index_of_kind("bm25")
-        self.index = collection.index(self.index_name)
-
-    @property
-    def generation(self) -> tuple[int, ...]:
-        return own_generation(self.collection, self.index)
+    kind: IndexKind = "bm25"
 
     def candidates(self, context: SearchContext, k: int) -> list[Candidates]:
         trace = context.trace
