@@ -34,6 +34,7 @@ MAX_LINES = 400
 #: Top to bottom. A layer imports only the layers below it; the root package ``ragkit`` sits on top with cli and testing.
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli", "testing", ROOT),
+    ("serve", "adapters"),
     ("pipeline",),
     ("cache", "observe", "eval"),
     ("search",),
@@ -44,7 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core",),
 )
 #: Siblings of one layer that may not import each other.
-INDEPENDENT = frozenset({"cli", "testing", "cache", "observe", "eval"})
+INDEPENDENT = frozenset({"cli", "testing", "serve", "adapters", "cache", "observe", "eval"})
 PACKAGES = tuple(p for layer in LAYERS for p in layer if p != ROOT)
 
 #: Deprecated shims (warn on import) and public aliases (no warning): no module inside the layers imports them.

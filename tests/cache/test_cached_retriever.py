@@ -196,7 +196,7 @@ def test_observed_cached_retriever_traces_and_logs_hits_and_misses(animal_collec
 
 def test_a_batch_with_hits_logs_no_misaligned_legs(animal_collection: ragkit.Collection, tmp_path: Path) -> None:
     with QueryLog(tmp_path) as log:
-        observed = ObservedRetriever(CachedRetriever(HybridRetriever(animal_collection)), query_log=log)
+        observed = ObservedRetriever(CachedRetriever(HybridRetriever(animal_collection, fusion="rrf")), query_log=log)
         observed.search("fish gills", k=2)
         observed.search_batch(["birds sing", "fish gills"], k=2)
     rows = read_log(tmp_path).to_pylist()

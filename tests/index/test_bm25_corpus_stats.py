@@ -182,9 +182,9 @@ def test_weights_for_a_statistics_object_are_derived_once_per_version() -> None:
     version = part._require_state()
     entry = version.cache["external"]
     assert entry["stats"] is stats
-    matrix = entry["matrix"]
+    weights = entry["weights"]
     assert_same(part.search_rows(queries, K, stats=stats), first)
-    assert version.cache["external"]["matrix"] is matrix  # reused, not derived again
+    assert version.cache["external"]["weights"] is weights  # reused, not derived again
     other = CorpusStats.from_table(stats.to_table(), stats.n_docs, stats.total_len)
     assert_same(part.search_rows(queries, K, stats=other), first)
     assert version.cache["external"]["stats"] is other  # at most one external entry per version

@@ -74,5 +74,6 @@ def test_read_folder(tmp_path: Path) -> None:
     docs = list(ragkit.read_folder(tmp_path))
     assert [d.id for d in docs] == ["a.md", "sub/b.txt"]
     assert docs[1].metadata == {"source": "sub/b.txt", "format": "txt"}
-    with pytest.raises(InputError, match="not a folder"):
-        list(ragkit.read_folder(tmp_path / "a.md"))
+    assert [d.id for d in ragkit.read_folder(tmp_path / "a.md")] == ["a.md"]  # one file is a source too
+    with pytest.raises(InputError, match="neither a folder"):
+        list(ragkit.read_folder(tmp_path / "missing"))

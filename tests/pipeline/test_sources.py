@@ -53,19 +53,23 @@ def test_folder_reads_text_markdown_and_html_in_path_order(folder: Path) -> None
 def test_folder_plan_cuts_files_into_shards(folder: Path) -> None:
     plan = FolderSource(folder).plan(2)
     assert [s["index"] for s in plan] == [0, 1, 2]
-    assert [len(s["files"]) for s in plan] == [2, 2, 1]  # empty / non-UTF-8 files are dropped at read time
+    assert [len(s["files"]) for s in plan] == [2, 2, 1]  # empty / non-UTF-8 files are reported at read time
+    assert [s["path"] for s in plan[0]["skipped"]] == ["skip.bin"]  # unsupported types, at planning
 
 
-def test_read_folder_keeps_its_documents(folder: Path) -> None:
+def test_read_folder_reads_what_the_folder_source_reads(folder: Path) -> None:
     docs = list(read_folder(folder))
-    assert [d.id for d in docs] == ["a.md", "sub/b.txt"]  # text suffixes only by default
+    assert [d.id for d in docs] == ["a.md", "c.html", "sub/b.txt"]  # every readable type, as `ragkit index`
     assert docs[0].metadata == {"source": "a.md", "format": "md"}
+    assert [d.id for d in read_folder(folder, suffixes=[".md", ".txt"])] == ["a.md", "sub/b.txt"]
 
 
-def test_folder_source_refuses_a_file(tmp_path: Path) -> None:
+def test_folder_source_reads_a_single_file(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("x")
-    with pytest.raises(InputError, match="not a folder"):
-        FolderSource(tmp_path / "f.txt")
+    table = _all(FolderSource(tmp_path / "f.txt"), 5)
+    assert table.column("id").to_pylist() == ["f.txt"]
+    with pytest.raises(InputError, match="neither a folder"):
+        FolderSource(tmp_path / "missing")
 
 
 def test_html_to_text_drops_scripts_and_keeps_structure() -> None:
@@ -161,7 +165,7 @@ def test_open_source_guesses_the_kind(tmp_path: Path, folder: Path, beir_folder:
     with pytest.raises(InputError, match="does not exist"):
         open_source(tmp_path / "missing")
     with pytest.raises(ConfigError, match="kind"):
-        open_source(folder, kind="csv")
+        open_source(folder, kind="xml")
 
 
 def test_iter_batches_streams_record_batches(tmp_path: Path) -> None:

@@ -77,7 +77,7 @@ def test_the_contract_check_catches_a_broken_retriever(animal_collection: ragkit
             return [Candidates(c.rows[::-1].copy(), c.scores[::-1].copy()) for c in found]
 
     with pytest.raises(ContractViolation, match="best first"):
-        check_retriever(Unsorted(animal_collection), QUERIES)
+        check_retriever(Unsorted(animal_collection, scope="chunk"), QUERIES)
 
     class NoBind:
         name = "nobind"

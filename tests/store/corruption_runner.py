@@ -102,12 +102,13 @@ def _run_case(case: dict[str, Any]) -> dict[str, Any]:
 def _child(cap: int) -> None:
     import resource
 
-    # import everything (ragkit imports FAISS, SciPy and Arrow compute lazily) before capping the address space
+    # import everything (ragkit imports FAISS, SciPy, Arrow compute and numba lazily) before capping the address space
     import faiss  # noqa: F401
     import pyarrow.compute  # noqa: F401
     import scipy.sparse  # noqa: F401
 
     import ragkit
+    import ragkit.index.bm25.kernels  # noqa: F401  (numba and its compiled kernels load on the first BM25 search)
     import ragkit.store.manifest  # noqa: F401
 
     with open("/proc/self/status", encoding="utf-8") as fh:

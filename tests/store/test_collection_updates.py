@@ -23,9 +23,26 @@ def build(docs: list[Document], factory: str = "Flat") -> Collection:
                                    indexes=[ragkit.FaissIndex(factory), ragkit.BM25Index()])
 
 
-def by_id(collection: Collection, retriever_cls: type, k: int = 10) -> list[list[tuple[str, float]]]:
+class Ranked(list):  # type: ignore[type-arg]
+    """Each query's (chunk id, score) list; equal when the ids match and the scores agree to 1e-5 (float32 vectors; z-scores)."""
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, list) or len(other) != len(self):
+            return False
+        for mine, theirs in zip(self, other, strict=True):
+            if [c for c, _ in mine] != [c for c, _ in theirs]:
+                return False
+            if not np.allclose([s for _, s in mine], [s for _, s in theirs], rtol=1e-5, atol=1e-6):
+                return False
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def by_id(collection: Collection, retriever_cls: type, k: int = 10) -> Ranked:
+    """Scores compared with a tolerance: float sums taken in another row order differ in the last bits."""
     retriever = retriever_cls(collection)
-    return [[(f"{h.doc_id}#{h.position}", round(h.score, 4)) for h in hits] for hits in retriever.search_batch(QUERIES, k=k)]
+    return Ranked([[(f"{h.doc_id}#{h.position}", h.score) for h in hits] for hits in retriever.search_batch(QUERIES, k=k)])
 
 
 @pytest.fixture(scope="module")

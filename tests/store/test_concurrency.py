@@ -27,7 +27,7 @@ def build(docs: list[Document]) -> Collection:
 
 
 def results(collection: Collection) -> Results:
-    hits = HybridRetriever(collection).search_batch(QUERIES, k=8)
+    hits = HybridRetriever(collection, fusion="rrf").search_batch(QUERIES, k=8)  # rank-based: exact across versions
     return [[(f"{h.doc_id}#{h.position}", round(h.score, 6)) for h in q] for q in hits]
 
 
@@ -114,7 +114,8 @@ from ragkit import Collection, Document, HybridRetriever
 from ragkit.testing import synthetic_documents, synthetic_queries
 QUERIES = synthetic_queries(12, seed=11)
 def results(c):
-    return [[(f"{h.doc_id}#{h.position}", round(h.score, 6)) for h in q] for q in HybridRetriever(c).search_batch(QUERIES, k=8)]
+    found = HybridRetriever(c, fusion="rrf").search_batch(QUERIES, k=8)
+    return [[(f"{h.doc_id}#{h.position}", round(h.score, 6)) for h in q] for q in found]
 """
 
 _READER = _PRELUDE + """

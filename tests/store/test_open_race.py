@@ -28,7 +28,7 @@ EXTRA = Document(id="extra", text="babalo bababa kalo", metadata={"tenant": "t0"
 
 
 def results(collection: Collection) -> list[list[tuple[str, float]]]:
-    hits = HybridRetriever(collection).search_batch(QUERIES, k=6)
+    hits = HybridRetriever(collection, fusion="rrf").search_batch(QUERIES, k=6)  # rank-based: exact across versions
     return [[(f"{h.doc_id}#{h.position}", round(h.score, 6)) for h in q] for q in hits]
 
 

@@ -101,7 +101,8 @@ class CachedRetriever(RetrieverWrapper):
     def _key(self, level: str, k: int, filters: Mapping[str, Any] | None, generation: tuple[Any, ...]) -> dict[str, Any]:
         bound = self.principal
         identity = (bound.id, tuple(sorted(bound.groups))) if isinstance(bound, Principal) else bound
-        return {"k": k, "generation": (level, generation), "principal": (identity, self.partition),
+        stages = tuple(repr(s) for s in getattr(self.retriever, "stages", ()))  # a reranked search is another search
+        return {"k": k, "generation": (level, generation, stages), "principal": (identity, self.partition),
                 "filters": filters_key(filters)}
 
     def _answer(self, level: str, compute: Callable[..., list[Any]], queries: list[str], k: int,

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from ragkit.chunking.pages import with_pages
 from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
 from ragkit.core.documents import Chunk, Document, MetadataValue, validate_documents
 from ragkit.core.errors import InputError
@@ -70,6 +71,7 @@ class ChunkerBase:
 
     def _to_chunks(self, document: Document, starts: np.ndarray) -> list[Chunk]:
         text, doc_id, base = document.text, document.id, document.metadata
+        pages: dict[str, list[int]] = {}  # a paged document's map, decoded once
         return [
             Chunk(
                 doc_id=doc_id,
@@ -77,7 +79,7 @@ class ChunkerBase:
                 text=text[start:end],
                 start=start,
                 end=end,
-                metadata=_metadata(base, extra),
+                metadata=with_pages(_metadata(base, extra), base, start, end, pages),
             )
             for position, (start, end, extra) in enumerate(self._chunk_spans(text, starts))
         ]

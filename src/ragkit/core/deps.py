@@ -7,7 +7,10 @@ from types import ModuleType
 
 from ragkit.core.errors import MissingDependencyError
 
-__all__ = ["require", "faiss_gpu_count"]
+__all__ = ["require", "faiss_gpu_count", "versions"]
+
+#: The distributions ``versions()`` reports, in order (the FAISS build is whichever is installed).
+_REPORTED = ("ragkit", "numpy", "pyarrow", "faiss-cpu", "faiss-gpu", "torch", "sentence-transformers", "transformers")
 
 
 def require(module: str, *, extra: str | None = None, package: str | None = None) -> ModuleType:
@@ -21,7 +24,23 @@ def require(module: str, *, extra: str | None = None, package: str | None = None
 
 def faiss_gpu_count() -> int:
     """GPUs FAISS can use: 0 with a CPU-only build or when no GPU is visible."""
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     if not hasattr(faiss, "StandardGpuResources"):
         return 0
     return int(faiss.get_num_gpus())
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of ragkit, Python and the main libraries, read from package metadata (nothing imported)."""
+    import platform
+    from importlib import metadata
+
+    from ragkit.core.version import __version__
+
+    found = {"ragkit": __version__, "python": platform.python_version()}
+    for name in _REPORTED[1:]:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ragkit.core.documents import Chunk, Document
     from ragkit.core.results import Candidates
 
-__all__ = ["Chunker", "Embedder", "Fusion", "IndexKind", "SearchIndex", "TokenCounter", "VectorIndex"]
+__all__ = ["Chunker", "Embedder", "Fusion", "IndexKind", "Reranker", "SearchIndex", "TokenCounter", "VectorIndex"]
 
 
 @runtime_checkable
@@ -48,6 +48,20 @@ class Embedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Scores (query, passage) pairs jointly, e.g. a cross-encoder: higher is more relevant."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    def score(self, queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """One float64 relevance score per pair ``(queries[i], texts[i])``; the two lists have equal length."""
+        ...
 
     def get_config(self) -> dict[str, Any]: ...
 

@@ -17,7 +17,11 @@ __all__ = ["Tracer"]
 
 @runtime_checkable
 class Tracer(Protocol):
-    """Receives the timeline of one ``search`` / ``search_batch`` call."""
+    """Receives the timeline of one ``search`` / ``search_batch`` call.
+
+    A tracer may also have ``note(name, message)``: stages after fusion call it, when
+    present, to say how a call went (a reranker cut short by its time budget).
+    """
 
     def begin(self, retriever: str, n_queries: int) -> None:
         """A call starts (nested calls, such as a wrapper and the retriever it wraps, join one timeline)."""

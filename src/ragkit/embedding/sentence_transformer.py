@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -197,7 +198,8 @@ class SentenceTransformerEmbedder:
         if is_default_model(self.config.model):
             source = default_model_path(verify=True)
         logger.info("loading embedding model %s on %s", source, device)
-        model = SentenceTransformer(str(source), device=device)
+        with _quiet_loading():
+            model = SentenceTransformer(str(source), device=device)
         if self.config.max_seq_length is not None:
             model.max_seq_length = self.config.max_seq_length
         return model
@@ -259,6 +261,20 @@ def _state_dict_sha256(model: Any) -> str:
         digest.update(f"{name}|{flat.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(flat.view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide transformers' "Loading weights" progress bar while a model loads, then restore the setting."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _resolve_device(device: str) -> str:

@@ -25,12 +25,14 @@ import numpy as np
 from ragkit.chunking.batch import chunk_documents
 from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, InputError
-from ragkit.core.protocols import Chunker, Embedder
+from ragkit.core.protocols import Chunker, Embedder, Reranker
 from ragkit.core.validation import check_int
 from ragkit.embedding.cache import CachedEmbedder
 from ragkit.eval.fusion_config import FusionConfig
+from ragkit.eval.metrics import evaluate
 from ragkit.eval.runs import doc_level_run
 from ragkit.eval.workbench import FusionWorkbench
+from ragkit.search.stages.rerank import DEFAULT_RERANK_DEPTH
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -56,6 +58,9 @@ class Experiment:
         chunker: how documents are cut for the dense leg (default ``RecursiveChunker(254, overlap=32)``).
         bm25_chunker: how documents are cut for BM25; ``None`` indexes whole documents.
         fusion: how the legs are fused (ignored for one leg).
+        rerank: a cross-encoder model name or local folder, or any Reranker object, that
+            reranks each query's top ``rerank_depth`` fused documents (``None``: no reranking).
+        rerank_depth: documents reranked per query (an int >= 1).
         name: the row label; default built from the fields.
 
     Example:
@@ -73,6 +78,8 @@ class Experiment:
     chunker: Chunker | None = None
     bm25_chunker: Chunker | None = None
     fusion: FusionConfig = field(default_factory=FusionConfig)
+    rerank: str | Reranker | None = None
+    rerank_depth: int = DEFAULT_RERANK_DEPTH
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -91,14 +98,17 @@ class Experiment:
             raise ConfigError(f"The 'fusion' parameter of Experiment must be a FusionConfig. Got {self.fusion!r} instead.")
         if self.fusion.legs is not None:
             raise ConfigError("Experiment.fusion must not name legs (Experiment.legs does); leave FusionConfig.legs=None.")
+        if self.rerank is not None and not isinstance(self.rerank, (str, Reranker)):
+            raise ConfigError(f"The 'rerank' parameter of Experiment must be a model name, a path, a Reranker or None. "
+                              f"Got {type(self.rerank).__name__} instead.")
+        object.__setattr__(self, "rerank_depth", check_int("Experiment", "rerank_depth", self.rerank_depth, low=1))
 
     @property
     def label(self) -> str:
         if self.name:
             return self.name
-        if len(self.legs) == 1:
-            return self.legs[0]
-        return f"hybrid {self.fusion.label}"
+        base = self.legs[0] if len(self.legs) == 1 else f"hybrid {self.fusion.label}"
+        return base if self.rerank is None else f"{base} + rerank@{self.rerank_depth}"
 
 
 def experiment_grid(**axes: Sequence[Any]) -> list[Experiment]:
@@ -145,9 +155,11 @@ def run_experiments(
     """Evaluate each experiment on ``dataset``; one DataFrame row per experiment.
 
     Columns: ``experiment`` (label), ``legs``, ``model``, ``chunker``, ``bm25_chunker``, the
-    fusion fields, each metric, ``latency_p50_ms`` / ``latency_p95_ms`` (per query, legs one
-    after the other, measured on the first ``latency_queries`` queries with real query
-    encoding; fusion adds its per-query share of the workbench's time), ``index_bytes``
+    fusion fields, each metric, ``rerank`` / ``rerank_depth`` / ``rerank_p50_ms`` /
+    ``rerank_p95_ms`` (reranking time per judged query, 0 without a reranker),
+    ``latency_p50_ms`` / ``latency_p95_ms`` (per query, legs one after the other, measured
+    on the first ``latency_queries`` queries with real query encoding; fusion adds its
+    per-query share of the workbench's time, reranking its median per query), ``index_bytes``
     (saved FAISS + BM25 files of the legs used) and ``chunks``.
 
     Document vectors go through a :class:`~ragkit.embedding.cache.CachedEmbedder` in
@@ -176,6 +188,7 @@ def run_experiments(
     qrels = dataset.qrels if qrels is None else qrels
     cache = Path(cache_dir) if cache_dir is not None else None
     legs_done: dict[str, _LegResult] = {}
+    rerankers: dict[str, Reranker] = {}
     rows = []
     for exp in experiments:
         bench = FusionWorkbench(dataset.queries, depth=depth)
@@ -190,7 +203,13 @@ def run_experiments(
         start = time.perf_counter()
         result = bench.evaluate(exp.fusion, qrels, metrics)
         fuse_per_query = (time.perf_counter() - start) / len(dataset.queries) if len(exp.legs) > 1 else 0.0
-        latency = sum(r.latency_s for r in leg_results.values()) + fuse_per_query
+        rerank_s = np.zeros(1)
+        if exp.rerank is not None:
+            judged = [q for q in bench.query_ids if q in qrels]
+            reranked, rerank_s = bench.rerank(exp.fusion, _reranker(exp.rerank, rerankers), _texts(dataset),
+                                              depth=exp.rerank_depth, query_ids=judged)
+            result = evaluate(reranked, {q: qrels[q] for q in judged}, metrics)
+        latency = sum(r.latency_s for r in leg_results.values()) + fuse_per_query + float(np.median(rerank_s))
         rows.append({
             "experiment": exp.label,
             "legs": "+".join(exp.legs),
@@ -200,6 +219,8 @@ def run_experiments(
             if "bm25" in exp.legs else None,
             **(exp.fusion.as_dict() if len(exp.legs) > 1 else {}),
             **result.means,
+            "rerank": _reranker_name(exp.rerank), "rerank_depth": exp.rerank_depth if exp.rerank is not None else None,
+            "rerank_p50_ms": float(np.percentile(rerank_s, 50) * 1e3), "rerank_p95_ms": float(np.percentile(rerank_s, 95) * 1e3),
             "latency_p50_ms": float(np.percentile(latency, 50) * 1e3),
             "latency_p95_ms": float(np.percentile(latency, 95) * 1e3),
             "index_bytes": int(sum(r.index_bytes for r in leg_results.values())),
@@ -207,6 +228,24 @@ def run_experiments(
             "queries": result.num_queries,
         })
     return pd.DataFrame(rows)
+
+
+def _reranker(spec: str | Reranker, loaded: dict[str, Reranker]) -> Reranker:
+    if not isinstance(spec, str):
+        return spec
+    if spec not in loaded:
+        from ragkit.embedding.cross_encoder import CrossEncoderReranker
+
+        loaded[spec] = CrossEncoderReranker(spec)
+    return loaded[spec]
+
+
+def _reranker_name(spec: str | Reranker | None) -> str | None:
+    return spec if spec is None or isinstance(spec, str) else spec.model_id
+
+
+def _texts(dataset: BeirDataset) -> dict[str, str]:
+    return {d.id: d.text for d in dataset.documents}
 
 
 # -- building and timing one leg ---------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from ragkit.eval.metrics import EvalResult, evaluate
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ragkit.core.protocols import Reranker
     from ragkit.search.protocols import Retriever
 
 __all__ = ["FusionWorkbench", "FusedHit", "fusion_grid"]
@@ -241,6 +243,45 @@ class FusionWorkbench:
         if best is None:
             raise ConfigError("best() got no configs to compare.")
         return best
+
+    def rerank(self, config: FusionConfig, reranker: Reranker, documents: Mapping[str, str], *, depth: int = 20,
+               query_ids: Iterable[str] | None = None,
+               budget_ms: float | None = None) -> tuple[dict[str, dict[str, float]], np.ndarray]:
+        """The fused run of ``config`` with each query's top ``depth`` documents reranked, and each query's rerank seconds.
+
+        The same reranking as :class:`~ragkit.search.stages.Rerank` (:func:`~ragkit.search.stages.rerank.rerank_lists`),
+        one query at a time (so the seconds are per query); ``documents`` maps document ids to
+        the text the reranker reads. Documents below ``depth`` keep their fused order below.
+
+        Raises:
+            ConfigError: ``depth < 1``.
+            InputError: a candidate document without a text in ``documents``.
+        """
+        from ragkit.core.results import Candidates
+        from ragkit.search.stages.rerank import rerank_lists
+
+        depth = check_int("FusionWorkbench.rerank", "depth", depth, low=1)
+        budget = None if budget_ms is None else float(budget_ms) / 1e3
+        offsets, docs, scores = self._fuse_arrays(config)
+        ids = np.asarray(self._doc_ids, dtype=object)
+
+        def passages(codes: np.ndarray) -> list[str]:
+            missing = [d for d in ids[codes].tolist() if d not in documents]
+            if missing:
+                raise InputError(f"FusionWorkbench.rerank: no text for document {missing[0]!r} in documents.")
+            return [documents[d] for d in ids[codes].tolist()]
+
+        run: dict[str, dict[str, float]] = {}
+        seconds = []
+        for qid in self.query_ids if query_ids is None else query_ids:
+            i = self._query_pos[qid]
+            fused = Candidates(docs[offsets[i]:offsets[i + 1]], scores[offsets[i]:offsets[i + 1]])
+            start = time.perf_counter()
+            done = rerank_lists(reranker, [self.queries[qid]], [fused], passages, depth=depth, keep=len(fused),
+                                budget_seconds=budget)
+            seconds.append(time.perf_counter() - start)
+            run[qid] = dict(zip(ids[done.candidates[0].rows].tolist(), done.candidates[0].scores.tolist(), strict=True))
+        return run, np.asarray(seconds, dtype=np.float64)
 
     def hits(self, query_id: str, config: FusionConfig, k: int = 10) -> list[FusedHit]:
         """The top ``k`` fused documents of one query, each with its rank and score in every leg."""

@@ -77,6 +77,7 @@ class Trace:
         self.n_queries = 0
         self.stages: list[Stage] = []
         self.legs: dict[str, LegTrace] = {}
+        self.notes: dict[str, str] = {}  # what a stage wants known (a reranker's time budget cut it short)
         self.total: float | None = None
         self.wall_start_ns = time.time_ns()
         self._origin = self._last = time.perf_counter()
@@ -93,7 +94,7 @@ class Trace:
         if self._depth > 1:
             return
         self.retriever, self.n_queries, self.scope = retriever, n_queries, ""
-        self.stages, self.legs, self.total = [], {}, None
+        self.stages, self.legs, self.notes, self.total = [], {}, {}, None
         self.wall_start_ns = time.time_ns()
         self._origin = self._last = time.perf_counter()
 
@@ -113,6 +114,10 @@ class Trace:
     def leg(self, name: str, candidates: Sequence[Candidates]) -> None:
         """Record what leg ``name`` returned for each query."""
         self.legs[name] = LegTrace(name, tuple(candidates))
+
+    def note(self, name: str, message: str) -> None:
+        """Stage ``name`` reports something about this call (e.g. it degraded to meet a time budget)."""
+        self.notes[name] = message
 
     def abandon(self) -> None:
         """The call failed: close every open level (the trace stays unfinished, ``total`` None)."""
@@ -146,6 +151,7 @@ class Trace:
                        "top_scores": [None if np.isnan(x) else float(x) for x in leg.top_scores]}
                 for name, leg in self.legs.items()
             },
+            "notes": dict(self.notes),
         }
 
     def table(self) -> str:
@@ -162,6 +168,7 @@ class Trace:
             best = "n/a" if np.isnan(tops).all() else f"{np.nanmean(tops):.4f}"
             lines.append(f"  leg {name}: {int(counts.sum())} candidates over {len(counts)} quer"
                          f"{'y' if len(counts) == 1 else 'ies'}, mean top-1 score {best}")
+        lines.extend(f"  note {name}: {message}" for name, message in self.notes.items())
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,21 +23,24 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.errors import ConfigError, EmptyCorpusError
+from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError
 from ragkit.core.protocols import Chunker, Embedder
 from ragkit.core.validation import check_choice, check_int
+from ragkit.core.wording import count, rate
 from ragkit.index.building import name_indexes
 from ragkit.pipeline.checks import warn_if_truncating
 from ragkit.pipeline.commit import MERGED, STAGING, build_summary, drop_record, finish, finished_build, owned_output_names, plan_output
 from ragkit.pipeline.encoding import ShardEncoder
 from ragkit.pipeline.finalize import merge_shards, write_sharded
+from ragkit.pipeline.interrupt import BuildInterrupted, prefetch
 from ragkit.pipeline.progress import Progress
 from ragkit.pipeline.shard_work import chunk_shard
 from ragkit.pipeline.shards import Ledger, fingerprint, write_shard
-from ragkit.pipeline.sources import Source, open_source
+from ragkit.pipeline.sources import Source, open_source, table_skipped
+from ragkit.pipeline.vectors import GivenVectors
 from ragkit.store.registry import component_config
 
-__all__ = ["BatchConfig", "BuildReport", "index_corpus", "STAGING"]
+__all__ = ["BatchConfig", "BuildInterrupted", "BuildReport", "index_corpus", "STAGING"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ class BatchConfig:
         ray_address: Ray cluster address (``None``: the running Ray instance, or a new local one).
         ray_num_cpus: CPUs for a new local Ray instance (``None``: all).
         ray_actors: embedding actors in the Ray pool (``None``: one per GPU, or one per CPU without GPUs).
+        strict: any input the source skips (an unsupported or unreadable file, a record without
+            text) is an error instead of a line of the report.
     """
 
     engine: str = "local"
@@ -75,13 +80,14 @@ class BatchConfig:
     ray_address: str | None = None
     ray_num_cpus: int | None = None
     ray_actors: int | None = None
+    strict: bool = False
 
     def __post_init__(self) -> None:
         owner = "BatchConfig"
         check_choice(owner, "engine", self.engine, ENGINES)
         check_int(owner, "shard_docs", self.shard_docs, low=1)
         check_int(owner, "slice_size", self.slice_size, low=1)
-        for name in ("resume", "keep_shards", "fp16", "progress", "keep_staging"):
+        for name in ("resume", "keep_shards", "fp16", "progress", "keep_staging", "strict"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"The {name!r} parameter of {owner} must be True or False. Got {getattr(self, name)!r} instead.")
         if self.ray_num_cpus is not None:
@@ -107,27 +113,57 @@ class BuildReport:
     indexes: list[str] = field(default_factory=list)
     #: ``resume`` found the output already complete (built with these settings): nothing was rebuilt.
     already_complete: bool = False
+    #: documents of the shards an earlier run had finished (``resume``); not counted in the rate
+    documents_resumed: int = 0
+    #: the build embedded chunks (it has a vector index)
+    embedded: bool = False
+    #: Inputs the source skipped, each ``{"path", "reason", "detail"}`` (see ``ragkit.pipeline.sources.table_skipped``).
+    skipped: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def seconds(self) -> float:
         return self.stream_seconds + self.finalize_seconds
 
     def summary(self) -> str:
-        rate = self.documents / self.seconds if self.seconds else 0.0
         kind = "sharded collection" if self.sharded else "collection"
+        counts = f"{count(self.chunks, 'chunk')} of {count(self.documents, 'document')}"
         if self.already_complete:
-            return (f"already complete: {self.out} holds the finished {kind} of this build ({self.chunks} chunks of "
-                    f"{self.documents} documents, {self.shards} shards; indexes: {', '.join(self.indexes)}); nothing rebuilt")
-        resumed = f" ({self.shards_resumed} resumed from an earlier run)" if self.shards_resumed else ""
-        return (f"saved {self.chunks} chunks of {self.documents} documents to {self.out} as a {kind} "
-                f"({self.shards} shards{resumed}; indexes: {', '.join(self.indexes)})\n"
-                f"  {self.seconds:.1f}s with the {self.engine} engine, {rate:.1f} docs/s: streaming {self.stream_seconds:.1f}s "
-                f"(embedding {self.embed_seconds:.1f}s), final indexes and save {self.finalize_seconds:.1f}s")
+            return (f"already complete: {self.out} holds the finished {kind} of this build ({counts}, "
+                    f"{count(self.shards, 'shard')}; indexes: {', '.join(self.indexes)}); nothing rebuilt")
+        resumed = f" ({self.shards_resumed:,} resumed from an earlier run)" if self.shards_resumed else ""
+        built = self.documents - self.documents_resumed
+        speed = f", {rate(built / self.seconds)} documents/s" if self.seconds > 0 and built > 0 else ""
+        embedding = f" (embedding {self.embed_seconds:.1f}s)" if self.embedded else ""
+        return (f"saved {counts} to {self.out} as a {kind} ({count(self.shards, 'shard')}{resumed}; "
+                f"indexes: {', '.join(self.indexes)})\n"
+                f"  {self.seconds:.1f}s with the {self.engine} engine{speed}: streaming {self.stream_seconds:.1f}s"
+                f"{embedding}, final indexes and save {self.finalize_seconds:.1f}s"
+                + skipped_summary(self.skipped))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-able data (``ragkit index --report FILE`` writes it)."""
+        from dataclasses import asdict
+
+        return {**asdict(self), "out": str(self.out), "seconds": self.seconds}
+
+
+def skipped_summary(skipped: list[dict[str, str]], show: int = 20) -> str:
+    """Lines telling how many inputs were skipped, why, and which (the first ``show``); "" when none."""
+    if not skipped:
+        return ""
+    reasons: dict[str, int] = {}
+    for s in skipped:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    lines = [f"\n  skipped {len(skipped)} input(s): " + ", ".join(f"{n} {r}" for r, n in sorted(reasons.items()))]
+    lines += [f"\n    {s['path']}: {s['reason']}: {s['detail']}" for s in skipped[:show]]
+    if len(skipped) > show:
+        lines.append(f"\n    ... and {len(skipped) - show} more (the full list: --report FILE / BuildReport.skipped)")
+    return "".join(lines)
 
 
 def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunker | None = None,
                  embedder: Embedder | None = None, indexes: Sequence[Any] | Mapping[str, Any] | None = None,
-                 config: BatchConfig | None = None, **options: Any) -> BuildReport:
+                 config: BatchConfig | None = None, vectors: Any = None, **options: Any) -> BuildReport:
     """Index a corpus into ``out`` with bounded memory, progress and resumption.
 
     Args:
@@ -136,6 +172,9 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
         out: the output folder (a collection, or a sharded collection with ``keep_shards``).
         chunker / embedder / indexes: as for :func:`~ragkit.build_collection`.
         config: a :class:`BatchConfig`; or give its fields as keyword ``options``.
+        vectors: document vectors computed elsewhere instead of embedding (local engine): a mapping
+            ``chunk_id -> vector`` or a callable ``f(chunk_ids) -> array``, asked once per shard
+            (see :mod:`ragkit.pipeline.vectors`); ``embedder`` then only embeds queries.
 
     Example:
         >>> report = index_corpus("data/scifact", "indexes/scifact", shard_docs=2000, resume=True)  # doctest: +SKIP
@@ -161,18 +200,28 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
         from ragkit.core.deps import require
 
         require("ray", extra="ray")
+    if not isinstance(source, (str, Path)) and not all(callable(getattr(source, m, None)) for m in ("describe", "plan", "read")):
+        raise InputError(f"index_corpus reads a path or a Source, not a {type(source).__name__}; "
+                         "for Documents in memory use build_collection(documents).save(path).")
     src = open_source(source) if isinstance(source, (str, Path)) else source
     out = Path(out)
     chunker = chunker if chunker is not None else RecursiveChunker()
     named = name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
     needs_vectors = any(idx.kind == "vector" for idx in named.values())
+    options_embedder = embedder is not None  # given by the caller: its dimension is checked against vectors=
     if needs_vectors and embedder is None:
         from ragkit.embedding import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()
     if not needs_vectors:
         embedder = None
-    settings = {"source": src.describe(), "shard_docs": config.shard_docs, "chunker": component_config(chunker),
+    given = None
+    if vectors is not None:
+        if not needs_vectors or config.engine != "local":
+            raise ConfigError("index_corpus: vectors= needs a vector index and the local engine.")
+        given = GivenVectors(vectors, dimension=embedder.dimension if options_embedder and embedder is not None else None)
+    settings = {**({"vectors": "given"} if given is not None else {}),  # builds that embed keep their fingerprint
+                "source": src.describe(), "shard_docs": config.shard_docs, "chunker": component_config(chunker),
                 "embedder": component_config(embedder) if embedder is not None else None,
                 "indexes": {n: component_config(i) for n, i in named.items()}}
     _check_output(out, config.keep_shards)
@@ -187,15 +236,14 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
     if not plan:
         raise EmptyCorpusError(f"The source {src.describe().get('path', src)} holds no documents.")
     report = BuildReport(out=out, engine=config.engine, shards=len(plan), sharded=config.keep_shards,
-                         indexes=sorted(named))
+                         indexes=sorted(named), embedded=embedder is not None)
     report.shards_resumed = sum(ledger.done(s["index"]) for s in plan)
+    report.documents_resumed = sum(int(s["docs"]) for s in plan if ledger.done(s["index"]))
     if embedder is not None:
         warn_if_truncating(chunker, embedder)
-    progress = Progress(sum(s["docs"] for s in plan), config.progress, f"indexing ({config.engine})")
-    for spec in plan:
-        if ledger.done(spec["index"]):
-            progress.docs(spec["docs"])
-            progress.note(chunks=ledger.shards[spec["index"]]["chunks"])
+    progress = Progress(sum(s["docs"] for s in plan), config.progress, f"indexing ({config.engine})",
+                        initial=report.documents_resumed, vectors=embedder is not None)
+    progress.chunks = sum(int(ledger.shards[s["index"]]["chunks"]) for s in plan if ledger.done(s["index"]))
     start = time.perf_counter()
     todo = [s for s in plan if not ledger.done(s["index"])]
     try:
@@ -204,13 +252,22 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
 
             run_shards_on_ray(src, todo, ledger, chunker, embedder, config, progress)
         else:
-            _run_shards_locally(src, todo, ledger, chunker, embedder, config, progress)
+            _run_shards_locally(src, todo, ledger, chunker, given or embedder, config, progress)
+    except KeyboardInterrupt:
+        progress.close(summary=False)
+        done = [s for s in plan if ledger.done(s["index"])]
+        raise BuildInterrupted(out, ledger.directory, len(done), len(plan), sum(int(s["docs"]) for s in done),
+                               sum(int(s["docs"]) for s in plan)) from None
     finally:
         progress.close()
     report.stream_seconds = time.perf_counter() - start
     report.embed_seconds = progress.embed_seconds
     report.documents = sum(int(ledger.shards[s["index"]]["docs"]) for s in plan)
     report.chunks = sum(int(ledger.shards[s["index"]]["chunks"]) for s in plan)
+    report.skipped = [skip for s in plan for skip in ledger.shards[s["index"]].get("skipped", [])]
+    if not report.documents:
+        raise EmptyCorpusError(f"The source {src.describe().get('path', src)} holds no document with text."
+                               + skipped_summary(report.skipped))
     start = time.perf_counter()
     indices = [s["index"] for s in plan]
     chunker_config = component_config(chunker)
@@ -227,7 +284,7 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
                      version=versions[MERGED]).save(out)
     finish(out, ledger, keep_staging=config.keep_staging)
     report.finalize_seconds = time.perf_counter() - start
-    logger.info("%s", report.summary())
+    logger.debug("%s", report.summary())
     return report
 
 
@@ -237,8 +294,9 @@ def _already_complete(out: Path, ledger: Ledger, config: BatchConfig, indexes: l
     counts = build_summary(ledger)
     report = BuildReport(out=out, engine=config.engine, documents=counts["documents"], chunks=counts["chunks"],
                          shards=counts["shards"], shards_resumed=counts["shards"], sharded=config.keep_shards,
-                         indexes=indexes, already_complete=True)
-    logger.info("%s", report.summary())
+                         indexes=indexes, already_complete=True,
+                         skipped=[skip for _, entry in sorted(ledger.shards.items()) for skip in entry.get("skipped", [])])
+    logger.debug("%s", report.summary())
     return report
 
 
@@ -271,30 +329,40 @@ def _check_output(out: Path, sharded: bool) -> None:
 
 
 def _run_shards_locally(src: Source, todo: list[dict[str, Any]], ledger: Ledger, chunker: Chunker,
-                        embedder: Embedder | None, config: BatchConfig, progress: Progress) -> None:
+                        embedder: Embedder | GivenVectors | None, config: BatchConfig, progress: Progress) -> None:
     """Read and chunk shard ``i + 1`` in a background thread while shard ``i`` is embedded."""
 
-    def prepare(spec: dict[str, Any]) -> tuple[int, pa.Table]:
+    def prepare(spec: dict[str, Any]) -> tuple[int, pa.Table, list[dict[str, str]]]:
         documents = src.read(spec)
-        return documents.num_rows, chunk_shard(documents, chunker)
+        skipped = table_skipped(documents)
+        if skipped and config.strict:
+            raise InputError(f"{skipped[0]['path']} was not indexed ({skipped[0]['reason']}): {skipped[0]['detail']}. "
+                             f"Without strict (--strict) it is skipped and reported." + skipped_summary(skipped))
+        return documents.num_rows, chunk_shard(documents, chunker), skipped
 
-    encoder = ShardEncoder(embedder, slice_size=config.slice_size, fp16=config.fp16) if embedder is not None else None
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-prepare") as pool:
-        pending: Future[tuple[int, pa.Table]] | None = pool.submit(prepare, todo[0]) if todo else None
+    encoder: ShardEncoder | GivenVectors | None = None
+    if isinstance(embedder, GivenVectors):
+        encoder = embedder
+    elif embedder is not None:
+        encoder = ShardEncoder(embedder, slice_size=config.slice_size, fp16=config.fp16)
+    try:  # the next shard is read and chunked in a daemon thread: Ctrl-C does not wait for it
+        pending: Future[tuple[int, pa.Table, list[dict[str, str]]]] | None = prefetch(prepare, todo[0]) if todo else None
         for n, spec in enumerate(todo):
             assert pending is not None
-            docs, chunks = pending.result()
-            pending = pool.submit(prepare, todo[n + 1]) if n + 1 < len(todo) else None
+            docs, chunks, skipped = pending.result()
+            pending = prefetch(prepare, todo[n + 1]) if n + 1 < len(todo) else None
+            progress.shard(spec["docs"], chunks.num_rows)
             vectors = _embed(encoder, chunks, progress)
             entry = write_shard(ledger.directory, spec["index"], chunks, vectors)
-            ledger.record(spec["index"], {**entry, "docs": docs})
+            ledger.record(spec["index"], {**entry, "docs": docs, "skipped": skipped})
             progress.note(chunks=chunks.num_rows)
             progress.docs(spec["docs"])
-    if encoder is not None:
-        encoder.close()
+    finally:
+        if isinstance(encoder, ShardEncoder):
+            encoder.close()
 
 
-def _embed(encoder: ShardEncoder | None, chunks: pa.Table, progress: Progress) -> np.ndarray | None:
+def _embed(encoder: ShardEncoder | GivenVectors | None, chunks: pa.Table, progress: Progress) -> np.ndarray | None:
     if encoder is None:
         return None
     texts = chunks.column("text").to_pylist()
@@ -305,4 +373,6 @@ def _embed(encoder: ShardEncoder | None, chunks: pa.Table, progress: Progress) -
         progress.note(embedded=n, seconds=now - last[0])
         last[0] = now
 
+    if isinstance(encoder, GivenVectors):
+        return encoder.vectors_for(chunks, progress=tick)
     return encoder.encode(texts, progress=tick)

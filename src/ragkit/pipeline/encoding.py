@@ -29,8 +29,9 @@ class ShardEncoder:
     """Embeds the chunk texts of a shard as fast as the embedder allows.
 
     * Texts are sorted by length and cut into slices of ``slice_size``: every model batch
-      holds texts of similar length (little padding), and the progress callback fires per
-      slice. Vectors come back in the original order.
+      holds texts of similar length (little padding). With a progress callback, slices are one
+      model batch (``batch_size``), so the callback fires every batch. Vectors come back in
+      the original order.
     * A :class:`~ragkit.SentenceTransformerEmbedder` on CUDA runs in float16 (``fp16=True``).
     * With more than one CUDA device (and ``multi_gpu=True``), a sentence-transformers
       multi-process pool encodes with one process per device.
@@ -85,8 +86,9 @@ class ShardEncoder:
         lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
         order = np.argsort(-lengths, kind="stable")
         out: np.ndarray | None = None
-        for start in range(0, len(texts), self.slice_size):
-            idx = order[start:start + self.slice_size]
+        step = self._step(progress is not None)
+        for start in range(0, len(texts), step):
+            idx = order[start:start + step]
             vectors = self._encode_slice([texts[i] for i in idx])
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -95,6 +97,18 @@ class ShardEncoder:
                 progress(len(idx))
         assert out is not None
         return out
+
+    def _step(self, reporting: bool) -> int:
+        """Texts per embedder call: ``slice_size``; one model batch when progress is reported (without a pool).
+
+        Texts are already sorted by length, so calling the model per batch pads no more than one
+        call over the slice would, and progress advances every batch (seconds on a CPU) instead
+        of every slice (minutes).
+        """
+        batch = getattr(getattr(self.embedder, "config", None), "batch_size", None)
+        if reporting and self._pool is None and isinstance(batch, int) and batch > 0:
+            return min(self.slice_size, batch)
+        return self.slice_size
 
     def _encode_slice(self, texts: list[str]) -> np.ndarray:
         if self._pool is None:

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ragkit.core.deps import require
+from ragkit.core.errors import InputError
 from ragkit.core.protocols import Chunker, Embedder
 from ragkit.pipeline.shard_work import bytes_to_table, chunk_shard, table_to_bytes
 from ragkit.pipeline.shards import Ledger, write_shard
-from ragkit.pipeline.sources import Source
+from ragkit.pipeline.sources import Source, table_skipped
 from ragkit.store.registry import component_config, resolve_component
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def _read_and_chunk(batch: pa.Table, source: Source, chunker_config: dict[str, A
         documents = source.read(spec)
         chunks = chunk_shard(documents, chunker)
         rows.append({"index": spec["index"], "planned": spec["docs"], "docs": documents.num_rows,
-                     "chunks": table_to_bytes(chunks)})
+                     "chunks": table_to_bytes(chunks), "skipped": json.dumps(table_skipped(documents))})
     return pa.Table.from_pylist(rows)
 
 
@@ -79,7 +80,7 @@ class _EmbedAndWrite:
             seconds = time.perf_counter() - start if self.encoder is not None else 0.0
             entry = write_shard(self.staging, row["index"], chunks, vectors)
             rows.append({"index": row["index"], "planned": row["planned"], "docs": row["docs"], "chunks": entry["chunks"],
-                         "bytes": entry["bytes"], "embed_seconds": seconds})
+                         "bytes": entry["bytes"], "embed_seconds": seconds, "skipped": row["skipped"]})
         return pa.Table.from_pylist(rows)
 
 
@@ -117,7 +118,12 @@ def run_shards_on_ray(src: Source, todo: list[dict[str, Any]], ledger: Ledger, c
     )
     logger.info("ray: %d shards, %d embedding actor(s), %d GPU(s)", len(todo), actors, gpus)
     for row in ds.iter_rows():
-        ledger.record(int(row["index"]), {"chunks": int(row["chunks"]), "bytes": int(row["bytes"]), "docs": int(row["docs"])})
+        skipped = json.loads(row["skipped"])
+        if skipped and config.strict:
+            raise InputError(f"{skipped[0]['path']} was not indexed ({skipped[0]['reason']}): {skipped[0]['detail']}. "
+                             "Without strict (--strict) it is skipped and reported.")
+        ledger.record(int(row["index"]), {"chunks": int(row["chunks"]), "bytes": int(row["bytes"]), "docs": int(row["docs"]),
+                                          "skipped": skipped})
         progress.note(chunks=int(row["chunks"]), embedded=int(row["chunks"]) if embedder is not None else 0,
                       seconds=float(row["embed_seconds"]))
         progress.docs(int(row["planned"]))

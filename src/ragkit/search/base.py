@@ -10,6 +10,7 @@ import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates, Hit
+from ragkit.search.aio import AsyncLimit, run_off_loop
 from ragkit.search.context import SearchContext, check_queries
 from ragkit.search.planner import run_search
 from ragkit.store.access import Principal
@@ -120,6 +121,22 @@ class BaseRetriever:
         out = run_search(self, queries, k, filters, trace=trace, query_vectors=query_vectors, materialise=True,
                          stages=self.stages)
         return out  # type: ignore[return-value]
+
+    # -- searching from an event loop (ragkit.search.aio) -------------------------------------
+    async def asearch(self, query: str, k: int = 10, filters: Filter | None = None, *, trace: Tracer | None = None,
+                      query_vectors: np.ndarray | None = None, limit: AsyncLimit | None = None) -> list[Hit]:
+        """:meth:`search`, awaited: it runs in a worker thread (``limit``: at most that many at once).
+
+        Cancelling it drops a search that has not started; one already running finishes
+        in its thread and its result is discarded (see :mod:`ragkit.search.aio`).
+        """
+        return await run_off_loop(limit, self.search, query, k, filters, trace=trace, query_vectors=query_vectors)
+
+    async def asearch_batch(self, queries: Sequence[str], k: int = 10, filters: Filter | None = None, *,
+                            trace: Tracer | None = None, query_vectors: np.ndarray | None = None,
+                            limit: AsyncLimit | None = None) -> list[list[Hit]]:
+        """:meth:`search_batch`, awaited (see :meth:`asearch`)."""
+        return await run_off_loop(limit, self.search_batch, queries, k, filters, trace=trace, query_vectors=query_vectors)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.collection!r})"

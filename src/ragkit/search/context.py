@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -68,6 +68,7 @@ class SearchContext:
         self._vectors: np.ndarray | None = query_vectors
         self._mask: object = _UNSET
         self.legs: dict[str, list[Candidates]] = {}
+        self.stage_data: dict[str, Any] = {}  # what a stage keeps between its apply() and finish() of this search
 
     @property
     def mask(self) -> np.ndarray | None:

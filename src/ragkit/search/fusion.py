@@ -13,7 +13,7 @@ from ragkit.core.results import Candidates
 from ragkit.core.topk import top_k
 from ragkit.core.validation import check_choice, check_float, check_int
 
-__all__ = ["RRF", "ScoreFusion", "Normalization", "normalize"]
+__all__ = ["RRF", "ScoreFusion", "Normalization", "normalize", "DEFAULT_LEG_WEIGHTS", "default_fusion", "describe_fusion"]
 
 Normalization = Literal["minmax", "zscore", "rank", "none"]
 
@@ -120,3 +120,39 @@ class ScoreFusion:
         fused = _accumulate(legs, contributions, k)
         offset = float((w * floors).sum())
         return Candidates(fused.rows, fused.scores + offset)
+
+
+#: Leg weights of the default hybrid fusion (z-score normalised scores), by leg name; a leg
+#: not named here weighs 0.5. Chosen on tuning splits only (SciFact train, NFCorpus dev and
+#: ragkit's own docs questions), never on a test split: see docs/hybrid-search.md.
+DEFAULT_LEG_WEIGHTS: dict[str, float] = {"bm25": 0.4, "dense": 0.6}
+
+
+def default_fusion(leg_names: Sequence[str]) -> ScoreFusion:
+    """The fusion a :class:`~ragkit.HybridRetriever` uses unless told otherwise.
+
+    Each leg's candidate scores are z-score normalised (so a leg whose best candidates stand
+    far above its others counts for more on that query) and weighted by
+    :data:`DEFAULT_LEG_WEIGHTS`.
+
+    Example:
+        >>> default_fusion(["bm25", "dense"])
+        ScoreFusion(weights=(0.4, 0.6), normalization='zscore')
+    """
+    return ScoreFusion(weights=tuple(DEFAULT_LEG_WEIGHTS.get(n, 0.5) for n in leg_names), normalization="zscore")
+
+
+def describe_fusion(fusion: object, leg_names: Sequence[str]) -> str:
+    """One line naming a fusion and the weight of each leg, for traces and logs.
+
+    Example:
+        >>> describe_fusion(default_fusion(["bm25", "dense"]), ["bm25", "dense"])
+        'score zscore: bm25=0.4 dense=0.6'
+    """
+    weights = getattr(fusion, "weights", None)
+    per_leg = " ".join(f"{n}={w:g}" for n, w in zip(leg_names, weights if weights else [1.0] * len(leg_names), strict=False))
+    if isinstance(fusion, RRF):
+        return f"rrf k={fusion.k}: {per_leg}"
+    if isinstance(fusion, ScoreFusion):
+        return f"score {fusion.normalization}: {per_leg}"
+    return f"{type(fusion).__name__}: {per_leg}"

@@ -11,7 +11,7 @@ from ragkit.core.results import Candidates
 from ragkit.core.validation import check_int
 from ragkit.search.base import BaseRetriever
 from ragkit.search.context import SearchContext
-from ragkit.search.fusion import RRF, ScoreFusion
+from ragkit.search.fusion import RRF, ScoreFusion, default_fusion, describe_fusion
 from ragkit.search.planner import run_leg
 from ragkit.search.single import BM25Retriever, DenseRetriever
 from ragkit.store.access import Principal
@@ -27,9 +27,11 @@ class HybridRetriever(BaseRetriever):
 
     Every leg reads the same search context: the metadata filter and access mask are
     compiled once, the queries embedded once. Each leg returns ``candidates`` rows, then
-    ``fusion`` merges them: ``"rrf"`` (:class:`RRF`, k=60), ``"score"``
-    (:class:`ScoreFusion`, min-max, equal weights), or any :class:`Fusion` object.
-    Each hit reports its rank and score in every leg that found it.
+    ``fusion`` merges them: ``"default"`` (:func:`~ragkit.search.fusion.default_fusion`:
+    z-score normalised scores, BM25 0.4 / dense 0.6), ``"rrf"`` (:class:`RRF`, k=60),
+    ``"score"`` (:class:`ScoreFusion`, min-max, equal weights), ``"zscore"`` (z-score,
+    equal weights), or any :class:`Fusion` object. Each hit reports its rank and score in
+    every leg that found it; a trace notes the fusion and each leg's weight.
 
     A leg is any retriever: the built-in ones, another hybrid, or a wrapper (a cache).
 
@@ -44,7 +46,7 @@ class HybridRetriever(BaseRetriever):
     name = "hybrid"
     composite = True
 
-    def __init__(self, collection: SearchStorage, *, fusion: Literal["rrf", "score"] | Fusion = "rrf",
+    def __init__(self, collection: SearchStorage, *, fusion: Literal["default", "rrf", "score", "zscore"] | Fusion = "default",
                  retrievers: Sequence[Any] | None = None, candidates: int = 100) -> None:
         super().__init__(collection)
         if retrievers is None:
@@ -58,7 +60,7 @@ class HybridRetriever(BaseRetriever):
             if getattr(r, "collection", collection) is not collection:
                 raise ConfigError(f"Every leg of a HybridRetriever must search the same collection; {r!r} searches another.")
         self.retrievers = list(retrievers)
-        self.fusion = _resolve_fusion(fusion)
+        self.fusion = _resolve_fusion(fusion, [str(n) for n in names])
         self.candidates_per_leg = check_int("HybridRetriever", "candidates", candidates, low=1)
 
     def bind(self, principal: Principal) -> HybridRetriever:
@@ -75,19 +77,28 @@ class HybridRetriever(BaseRetriever):
         depth = max(k, self.candidates_per_leg)
         per_leg = [run_leg(r, context, depth) for r in self.retrievers]
         fused = [self.fusion.fuse([found[q] for found in per_leg], k) for q in range(len(context.queries))]
-        if context.trace is not None:
-            context.trace.lap("fusion")
+        trace = context.trace
+        if trace is not None:
+            trace.lap("fusion")
+            note = getattr(trace, "note", None)
+            if note is not None:
+                note("fusion", describe_fusion(self.fusion, [r.name for r in self.retrievers]))
         return fused
 
 
-def _resolve_fusion(fusion: object) -> Fusion:
-    if fusion == "rrf":
-        return RRF()
-    if fusion == "score":
-        return ScoreFusion()
-    if isinstance(fusion, Fusion):
+def _resolve_fusion(fusion: object, leg_names: list[str]) -> Fusion:
+    if isinstance(fusion, str):
+        if fusion == "default":
+            return default_fusion(leg_names)
+        if fusion == "rrf":
+            return RRF()
+        if fusion == "score":
+            return ScoreFusion()
+        if fusion == "zscore":
+            return ScoreFusion(normalization="zscore")
+    elif isinstance(fusion, Fusion):
         return fusion
     raise ConfigError(
-        f"The 'fusion' parameter of HybridRetriever must be 'rrf', 'score' or a Fusion object "
+        f"The 'fusion' parameter of HybridRetriever must be 'default', 'rrf', 'score', 'zscore' or a Fusion object "
         f"(RRF(...), ScoreFusion(...)). Got {fusion!r} instead."
     )

@@ -4,7 +4,8 @@ A search runs, in order: validate the queries and ``k`` → hold one read snapsh
 storage → compile the filter and access mask once (:class:`SearchContext`) → run the
 retriever's legs (each reads the shared mask and, for dense legs, the query vectors
 embedded once) → fuse → run the stages after fusion → keep only rows the principal may
-see (defence in depth) → materialise hits with every leg's rank and score.
+see (defence in depth) → materialise hits with every leg's rank and score → let stages
+that reshape hits (context expansion) finish them.
 
 Retrievers describe *what* to search (their legs, fusion and stages); this module is
 *how*, written once. Storages (single or sharded collections) are reached only through
@@ -18,16 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ragkit.core.errors import ConfigError
 from ragkit.core.results import Candidates, Hit
-from ragkit.core.validation import check_k
+from ragkit.core.validation import check_k, is_int
 from ragkit.search.context import SearchContext
+from ragkit.search.protocols import HitStage
 
 if TYPE_CHECKING:
     from ragkit.core.tracing import Tracer
     from ragkit.search.protocols import Stage
     from ragkit.store.filters import Filter
 
-__all__ = ["run_leg", "run_search", "visible_only"]
+__all__ = ["run_leg", "run_search", "stage_depths", "visible_only"]
 
 
 def run_leg(leg: Any, context: SearchContext, k: int, *, own: bool = False) -> list[Candidates]:
@@ -88,15 +91,18 @@ def run_search(retriever: Any, queries: Sequence[str], k: int, filters: Filter |
             context = SearchContext(storage, queries, filters, principal=retriever.principal, trace=trace,
                                     query_vectors=query_vectors)
             _compile_mask(context)
-            depth = k
-            for stage in stages:
-                depth = max(depth, int(stage.depth(k)))
-            if getattr(retriever, "composite", False):
-                fused = retriever.candidates(context, depth)
+            wants = stage_depths(stages, k)
+            composite = getattr(retriever, "composite", False)
+            if composite:
+                fused = retriever.candidates(context, wants[0])
             else:
-                fused = run_leg(retriever, context, depth, own=own)
-            for stage in stages:
-                fused = stage.apply(context, fused, k)
+                fused = run_leg(retriever, context, wants[0], own=own)
+            if stages:  # a stage (a reranker) never sees a row the search may not return
+                fused = [_allowed_only(c, context.mask) for c in fused]
+                if composite:
+                    context.legs.setdefault("fusion", fused)  # hits keep their fused rank and score
+            for stage, want in zip(stages, wants[1:], strict=True):
+                fused = stage.apply(context, fused, want)
                 _lap(trace, stage.name)
             fused = [c if len(c) <= k else Candidates(c.rows[:k], c.scores[:k]) for c in fused]
             if storage.access_field is not None and retriever.principal is not None:
@@ -108,6 +114,10 @@ def run_search(retriever: Any, queries: Sequence[str], k: int, filters: Filter |
                 result = [storage.hits(c, {name: per_query[q] for name, per_query in context.legs.items()})
                           for q, c in enumerate(fused)]
                 _lap(trace, "hits")
+                for stage in stages:
+                    if isinstance(stage, HitStage):
+                        result = stage.finish(context, result)
+                        _lap(trace, f"{stage.name}.hits")
     except BaseException:
         if trace is not None:
             trace.abandon()
@@ -115,6 +125,25 @@ def run_search(retriever: Any, queries: Sequence[str], k: int, filters: Filter |
     if trace is not None:
         trace.end()
     return result
+
+
+def stage_depths(stages: Sequence[Stage], k: int) -> list[int]:
+    """Candidates per query asked of the retriever (first), then what each stage must return.
+
+    Stage ``i`` returns enough for every stage after it: ``max(k, depth(k) of the later stages)``.
+
+    Raises:
+        ConfigError: a stage whose ``depth(k)`` is not an int >= k.
+    """
+    depths = []
+    for stage in stages:
+        want = stage.depth(k)
+        if not is_int(want) or int(want) < k:
+            raise ConfigError(f"Stage {getattr(stage, 'name', type(stage).__name__)!r}: depth({k}) must be an int >= k. "
+                              f"Got {want!r} instead.")
+        depths.append(int(want))
+    after = [max([k, *depths[i + 1:]]) for i in range(len(depths))]
+    return [max([k, *depths]), *after]
 
 
 def _compile_mask(context: SearchContext) -> None:

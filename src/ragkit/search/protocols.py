@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from ragkit.store.access import Principal
     from ragkit.store.filters import Filter
 
-__all__ = ["Leg", "Retriever", "Stage"]
+__all__ = ["HitStage", "Leg", "Retriever", "Stage"]
 
 
 @runtime_checkable
@@ -60,10 +60,14 @@ class Leg(Protocol):
 class Stage(Protocol):
     """A step after fusion (reranking, diversity, context expansion, ...).
 
-    The planner asks the retriever for ``depth(k)`` fused candidates, then runs each
-    stage in order; a stage returns at most ``k`` candidates per query. Stages see the
-    same :class:`SearchContext` as the legs (queries, mask, query vectors, per-leg
-    candidates), and whatever a stage returns is cut to the rows the principal may see.
+    The planner asks the retriever for the largest ``depth(k)`` of its stages, cuts the
+    fused candidates to the rows the search may return (filter and access mask), then
+    runs each stage in order: ``apply`` gets the search's ``k``, or more when a later
+    stage wants more (its ``depth(k)``), and returns at most that many per query. Stages
+    see the same :class:`SearchContext` as the legs (queries, mask, query vectors,
+    per-leg candidates in ``context.legs``, where a stage may add its own ranking so
+    hits report it as a leg), and whatever a stage returns is cut to the rows the
+    principal may see. Each stage's time shows in traces under its ``name``.
     """
 
     name: str
@@ -73,3 +77,14 @@ class Stage(Protocol):
         ...
 
     def apply(self, context: SearchContext, candidates: list[Candidates], k: int) -> list[Candidates]: ...
+
+
+@runtime_checkable
+class HitStage(Stage, Protocol):
+    """A stage that also reshapes the final hits (context expansion: a hit becomes a larger span).
+
+    After the hits are read, the planner calls ``finish`` of each such stage in order;
+    ``retrieve`` (rows, no hits) runs only ``apply``. Its time shows as ``<name>.hits``.
+    """
+
+    def finish(self, context: SearchContext, hits: list[list[Hit]]) -> list[list[Hit]]: ...

@@ -96,6 +96,43 @@ class ShardedIndex:
         self.last_timings = timings
         return merge_top_k(per_shard, k, [int(o) for o in self.offsets[:-1]])
 
+    @property
+    def alive(self) -> np.ndarray:
+        """Boolean mask of the rows that are not deleted, over every shard (a BM25 index)."""
+        return np.concatenate([np.asarray(p.alive) for p in self.parts])  # type: ignore[attr-defined]
+
+    def grouped(self, groups: np.ndarray, n_groups: int) -> ShardedIndex:
+        """The document-level BM25 index over every shard (see ``BM25Index.grouped``), searched with
+        corpus-wide document statistics. A document lies in one shard, so its group numbers
+        (first-appearance order over the concatenated rows) form one range per shard.
+        """
+        if self.kind != "bm25":
+            raise InputError("Only a BM25 index has a document-level view.")
+        views, starts = [], [0]
+        for s, part in enumerate(self.parts):
+            local = groups[int(self.offsets[s]):int(self.offsets[s + 1])]
+            first = starts[-1]
+            count = int(local.max()) + 1 - first if local.size else 0
+            views.append(part.grouped(local - first, count))  # type: ignore[attr-defined]
+            starts.append(first + count)
+        if starts[-1] != n_groups:
+            raise InputError(f"grouped() got {n_groups} groups; the shards hold {starts[-1]}.")
+        stats = CorpusStats.combine([v.statistics() for v in views])
+        return ShardedIndex("bm25", views, np.asarray(starts, dtype=np.int64), stats)
+
+    def row_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored vectors of global ``rows`` (a vector index), each read from the shard holding it."""
+        rows = np.asarray(rows, dtype=np.int64).ravel()
+        if rows.size and (rows.min() < 0 or rows.max() >= self.num_rows):
+            raise InputError(f"Cannot read the vectors of row {int(rows[(rows < 0) | (rows >= self.num_rows)][0])}: "
+                             f"the index has rows 0..{self.num_rows - 1}.")
+        shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
+        out = np.empty((rows.size, self.dimension), dtype=np.float32)
+        for s in np.unique(shard_of).tolist():
+            sel = np.flatnonzero(shard_of == s)
+            out[sel] = self.parts[s].row_vectors(rows[sel] - self.offsets[s])  # type: ignore[attr-defined]
+        return out
+
     def get_config(self) -> dict[str, Any]:
         return self.parts[0].get_config()
 

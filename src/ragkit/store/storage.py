@@ -44,6 +44,16 @@ class SearchStorage(Protocol):
         ...
 
     @property
+    def num_chunks(self) -> int:
+        """Live chunks (rows not deleted)."""
+        ...
+
+    @property
+    def num_documents(self) -> int:
+        """Documents with at least one live chunk."""
+        ...
+
+    @property
     def generation(self) -> int:
         """Changes whenever the content changes (caches compare it)."""
         ...

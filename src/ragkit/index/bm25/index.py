@@ -23,10 +23,10 @@ import pyarrow as pa
 from ragkit.core.arrow_io import column_numpy, read_table, write_table
 from ragkit.core.errors import CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
-from ragkit.core.topk import top_k_block, top_k_sparse
 from ragkit.core.validation import check_k
 from ragkit.index.bm25.config import BM25Config, config_options
-from ragkit.index.bm25.postings import Postings, build_postings, gather
+from ragkit.index.bm25.postings import Postings, build_postings, group_postings
+from ragkit.index.bm25.query import lookup, term_table, top_k
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
@@ -35,8 +35,6 @@ from ragkit.index.bm25.version import POSTINGS_FILE, IndexVersion
 __all__ = ["BM25Config", "BM25Index"]
 
 _FILES = ("bm25_terms.arrow", POSTINGS_FILE, "bm25_docs.arrow")
-#: Dense score cells (queries x rows) scored at once; bounds a batch's memory to ~100 MB.
-_BLOCK_CELLS = 1 << 23
 #: Texts tokenised per batch while building.
 _TOKENIZE_BATCH = 20_000
 
@@ -44,10 +42,11 @@ _TOKENIZE_BATCH = 20_000
 class BM25Index:
     """Lexical index over chunk rows, with live :meth:`add` and :meth:`delete`.
 
-    Postings are stored per term (CSC: the rows holding the term and how often). A batch
-    of queries gathers the postings of all its terms at once, weighs them with the
-    current IDF and length normalisation, and accumulates scores with one ``bincount``
-    per block of queries; top-k is a partial selection. Updates build a new immutable
+    Postings are stored per term (CSC: the rows holding the term and how often), with a
+    weight per posting (current IDF times saturated, length-normalised term frequency)
+    derived once per version. A batch of queries is looked up in a hash table of the terms
+    and scored by one compiled pass (numba, :mod:`ragkit.index.bm25.kernels`) that adds each
+    query's posting weights and keeps its top-k in a heap. Updates build a new immutable
     version and swap it in, so concurrent searches never see a half-applied change.
 
     Example:
@@ -102,6 +101,11 @@ class BM25Index:
         return 0 if self._state is None else self._state.n_alive
 
     @property
+    def alive(self) -> np.ndarray:
+        """Boolean mask of the rows that are not deleted (read-only)."""
+        return self._require_state().alive
+
+    @property
     def generation(self) -> int:
         """A counter bumped by every build, add and delete: equal values mean unchanged rows."""
         return self._generation
@@ -145,11 +149,9 @@ class BM25Index:
                             idf(cfg.variant, postings.df(), n_alive, cfg.epsilon))
 
     def _warm(self, state: IndexVersion) -> None:
-        """Derive the scoring arrays now, so the cost lands on the update, not the next query."""
-        if self.config.variant == "okapi":
-            state.weights(self.config)
-        else:
-            state.weight_matrix(self.config)
+        """Derive the scoring arrays and the term table now, so the cost lands on the update, not the next query."""
+        state.weights(self.config)
+        self._term_table(state)
 
     # -- building and updating --------------------------------------------------------
     def build(self, texts: Sequence[str]) -> BM25Index:
@@ -247,30 +249,38 @@ class BM25Index:
         state = self._require_state()
         return self._term_ids([query], state)[0]
 
+    def _term_table(self, state: IndexVersion) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The version's term hash table (see :func:`ragkit.index.bm25.query.term_table`), built once per version."""
+        table = state.cache.get("term_table")
+        if table is None:
+            assert self._terms is not None
+            table = term_table(self._terms, state.postings.n_terms)
+            state.cache["term_table"] = table
+        return table  # type: ignore[no-any-return]
+
+    def _query_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
+        """Known term ids of all queries, concatenated (duplicates kept), and each query's span (CSR offsets).
+
+        Terms added after ``state`` began are unknown to it: its table holds only its own.
+        """
+        return lookup(self._term_table(state), self.config.tokenizer.tokenize(queries))
+
     def _term_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of all queries, concatenated, and the number each query contributes."""
-        vocab = self._vocabulary()
-        limit = state.postings.n_terms  # terms added after this state began are unknown to it
-        tokens = self.config.tokenizer.tokenize(queries)
-        lookup = vocab.get
-        ids = np.fromiter((lookup(t, -1) for q in tokens for t in q), dtype=np.int64, count=sum(map(len, tokens)))
-        known = (ids >= 0) & (ids < limit)
-        query_of = np.repeat(np.arange(len(tokens)), [len(q) for q in tokens])
-        return ids[known], np.bincount(query_of[known], minlength=len(tokens))
+        ids, q_indptr = self._query_ids(queries, state)
+        return ids, np.diff(q_indptr)
 
     def _score_block(self, state: IndexVersion, terms: np.ndarray, lengths: np.ndarray,
                      stats: CorpusStats | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Dense (queries x rows) scores for a block of queries, and which cells matched a term."""
-        n, nq = state.n_rows, lengths.shape[0]
-        query_of_term = np.repeat(np.arange(nq), lengths)
-        positions, slot = gather(state.postings, terms)
-        cells = query_of_term[slot] * n + state.postings.rows[positions]
-        weights = state.weights(self.config, stats, lambda: self._version_terms(state))[positions]
-        # (bincount returns int64 for empty input: keep scores float)
-        scores = np.bincount(cells, weights=weights, minlength=nq * n).astype(np.float64, copy=False).reshape(nq, n)
-        matched = np.zeros(nq * n, dtype=bool)
-        matched[cells] = True
-        return scores, matched.reshape(nq, n)
+        from ragkit.index.bm25 import kernels
+
+        q_indptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+        np.cumsum(lengths, out=q_indptr[1:])
+        weights = state.weights(self.config, stats, lambda: self._version_terms(state))
+        p = state.postings
+        return kernels.dense_scores(p.indptr, p.rows, weights, terms.astype(np.int64, copy=False), q_indptr,
+                                    state.n_rows)  # type: ignore[no-any-return]
 
     def get_scores(self, query: str) -> np.ndarray:
         """BM25 score of ``query`` against every row (float64, length ``n_docs``; 0 for deleted rows)."""
@@ -312,45 +322,39 @@ class BM25Index:
             )
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
-        terms, lengths = self._term_ids(queries, state)
+        terms, q_indptr = self._query_ids(queries, state)
         if trace is not None:
             trace.lap("tokenize")
-        if self.config.variant != "okapi":
-            return self._search_sparse(state, terms, lengths, k, allowed, stats)
-        results: list[Candidates] = []
-        block = max(1, _BLOCK_CELLS // max(state.n_rows, 1))
-        bounds = np.concatenate([[0], np.cumsum(lengths)])
-        for start in range(0, lengths.shape[0], block):
-            stop = min(start + block, lengths.shape[0])
-            scores, matched = self._score_block(state, terms[bounds[start]:bounds[stop]], lengths[start:stop], stats)
-            if allowed is not None:
-                matched &= allowed
-            scores[~matched] = -np.inf
-            results.extend(top_k_block(scores, k))
-        return results
+        return self._search(state, terms, q_indptr, k, allowed, stats)
 
-    def _search_sparse(self, state: IndexVersion, terms: np.ndarray, lengths: np.ndarray, k: int,
-                       allowed: np.ndarray | None, stats: CorpusStats | None = None) -> list[Candidates]:
-        """Scores as one sparse product (queries x terms) @ (terms x rows), top-k over matched rows.
+    def _search(self, state: IndexVersion, terms: np.ndarray, q_indptr: np.ndarray, k: int,
+                allowed: np.ndarray | None, stats: CorpusStats | None) -> list[Candidates]:
+        """Top-k of each query in one compiled pass over its postings (:func:`ragkit.index.bm25.query.top_k`).
 
-        Valid when every posting weight is positive (all variants but Okapi): a row then
-        matched exactly when its summed score is non-zero, which is what the product keeps.
-        (With ``stats``, the postings of a term the statistics do not know weigh 0: a row
-        matched only by such terms scores 0 and is not returned.)
+        Okapi keeps every row holding a query term (its scores can be 0 or negative); the
+        other variants, whose weights are positive, drop a row scoring exactly 0 (matched only
+        by terms ``stats`` does not know).
         """
-        import scipy.sparse as sp
-
-        weights = state.weight_matrix(self.config, stats, lambda: self._version_terms(state))
-        q_indptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
-        np.cumsum(lengths, out=q_indptr[1:])
-        counts = sp.csr_matrix((np.ones(terms.shape[0]), terms, q_indptr), shape=(lengths.shape[0], state.postings.n_terms))
-        scores = (counts @ weights).tocsr()
-        if allowed is not None:
-            scores.data[~allowed[scores.indices]] = 0.0
-            scores.eliminate_zeros()
-        return top_k_sparse(scores.indptr, scores.indices.astype(np.int64), scores.data, k)
+        weights = state.weights(self.config, stats, lambda: self._version_terms(state))
+        return top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed,
+                     keep_zero=self.config.variant == "okapi")
 
     # -- persistence -----------------------------------------------------------------
+    def grouped(self, groups: np.ndarray, n_groups: int) -> BM25Index:
+        """A read-only BM25 index whose row ``g`` is the union of the live rows ``r`` with ``groups[r] == g``
+        (term frequencies and lengths summed; a group with no live row is deleted): document-level BM25
+        derived from chunk rows. Same configuration and vocabulary; rebuild it after this index changes.
+        """
+        state = self._require_state()
+        if groups.shape != (state.n_rows,):
+            raise InputError(f"grouped() needs one group per row ({state.n_rows}); got shape {groups.shape}.")
+        view = type(self).from_config(self.get_config())
+        view._terms, view._vocab = self._terms, self._vocab
+        lengths = np.bincount(groups, weights=state.doc_len, minlength=n_groups).astype(np.int32)
+        alive = np.bincount(groups[state.alive], minlength=n_groups) > 0
+        view._state = view._new_state(group_postings(state.postings, groups, n_groups), lengths, alive)
+        return view
+
     def save(self, directory: Path) -> list[str]:
         """Write the index as three Arrow files into ``directory``; returns the file names."""
         state = self._require_state()

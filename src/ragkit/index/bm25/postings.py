@@ -1,4 +1,5 @@
-"""Term-major postings (CSC layout) as plain arrays, with vectorised build, merge and removal.
+"""Term-major postings (CSC layout) as plain arrays, with vectorised build, merge and removal;
+the byte buffers of Arrow string arrays (terms as compiled code reads them).
 
 For term ``t`` the postings are ``rows[indptr[t]:indptr[t+1]]`` (ascending) with term
 frequencies ``tf[...]``. Every operation here is a handful of numpy calls over the whole
@@ -7,11 +8,15 @@ arrays: no Python loop per document or per term.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["Postings", "build_postings", "gather"]
+from ragkit.core.errors import CorruptIndexError
+
+__all__ = ["Postings", "build_postings", "encode_utf8", "group_postings", "utf8_buffers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +72,21 @@ class Postings:
         return Postings(indptr, self.rows[keep], self.tf[keep]), removed
 
 
+def group_postings(postings: Postings, groups: np.ndarray, n_groups: int) -> Postings:
+    """Postings whose rows are groups of rows (a document's chunks): ``groups[row]`` names each row's
+    group, and a group's term frequency is the sum over its rows. One sort of (term, group) keys.
+    """
+    if postings.nnz and (int(postings.rows.min()) < 0 or int(postings.rows.max()) >= groups.shape[0]):
+        raise CorruptIndexError("BM25 postings point outside the index's rows; the postings file is corrupt.")
+    terms = np.repeat(np.arange(postings.n_terms, dtype=np.int64), postings.df())
+    width = max(int(n_groups), 1)
+    keys, inverse = np.unique(terms * width + groups[postings.rows].astype(np.int64), return_inverse=True)
+    tf = np.bincount(inverse.ravel(), weights=postings.tf, minlength=keys.shape[0])
+    indptr = np.zeros(postings.n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // width, minlength=postings.n_terms), out=indptr[1:])
+    return Postings(indptr, (keys % width).astype(np.int32), tf.astype(np.int32))
+
+
 def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, first_row: int = 0) -> Postings:
     """Postings for consecutive rows ``first_row...`` whose term ids are concatenated in ``term_ids``.
 
@@ -83,14 +103,32 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
     return Postings(indptr, rows, tf.astype(np.int32))
 
 
-def gather(postings: Postings, term_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Flat posting positions of ``term_ids`` (duplicates repeated) and each position's term slot.
+def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``strings`` as UTF-8: each one's byte length (int64) and all their bytes concatenated (uint8)."""
+    joined = "".join(strings)
+    if joined.isascii():  # one byte per character: lengths are the strings' lengths
+        data, lengths = joined.encode("ascii"), [len(s) for s in strings]
+    else:
+        encoded = [s.encode("utf-8") for s in strings]
+        data, lengths = b"".join(encoded), [len(b) for b in encoded]
+    return np.array(lengths, dtype=np.int64), np.frombuffer(data, dtype=np.uint8)
 
-    The second array tells which entry of ``term_ids`` a position came from.
+
+def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (int64, ``len + 1``) and UTF-8 bytes (uint8) of an Arrow string array, without copying the bytes.
+
+    String ``i`` is ``data[offsets[i]:offsets[i + 1]]`` (a sliced array keeps its parent's offsets).
     """
-    starts = postings.indptr[term_ids]
-    lengths = postings.indptr[term_ids + 1] - starts
-    total = int(lengths.sum())
-    slot = np.repeat(np.arange(term_ids.shape[0]), lengths)
-    positions = np.arange(total, dtype=np.int64) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-    return positions, slot
+    if pa.types.is_large_string(strings.type):
+        offset_type = np.int64
+    elif pa.types.is_string(strings.type):
+        offset_type = np.int32
+    else:
+        raise TypeError(f"expected an Arrow string array, got {strings.type}")
+    _, offset_buffer, data_buffer = strings.buffers()
+    if offset_buffer is None:  # an empty array may have no buffers
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.uint8)
+    start = strings.offset
+    offsets = np.frombuffer(offset_buffer, dtype=offset_type)[start:start + len(strings) + 1].astype(np.int64)
+    data = np.zeros(0, dtype=np.uint8) if data_buffer is None else np.frombuffer(data_buffer, dtype=np.uint8)
+    return offsets, data

@@ -1,8 +1,9 @@
 """BM25 variants as vectorised formulas over postings.
 
-Each variant is two functions of corpus statistics: an IDF per term and a saturated
-term-frequency weight per posting. Scores are derived at query time from stored term
-frequencies, so they always reflect the current corpus.
+Each variant is two functions of corpus statistics: an IDF per term (here, vectorised)
+and a saturated term-frequency weight per posting (compiled, ``kernels.tf_weight``).
+Weights are derived per index version from stored term frequencies, so they always
+reflect the current corpus.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Variant", "VARIANTS", "idf", "tf_weight"]
+__all__ = ["Variant", "VARIANTS", "idf", "posting_weights"]
 
 Variant = Literal["lucene", "okapi", "bm25+", "bm25l"]
 VARIANTS: tuple[str, ...] = ("lucene", "okapi", "bm25+", "bm25l")
@@ -46,19 +47,25 @@ def idf(variant: str, df: np.ndarray, n_docs: int, epsilon: float = 0.25) -> np.
     raise ValueError(f"unknown BM25 variant {variant!r}")
 
 
-def tf_weight(
-    variant: str, tf: np.ndarray, doc_len: np.ndarray, avgdl: float, k1: float, b: float, delta: float
-) -> np.ndarray:
-    """Saturated term-frequency weight of each posting (float64); multiply by the term's IDF."""
-    tf = tf.astype(np.float64, copy=False)
-    norm = 1.0 - b + b * (doc_len.astype(np.float64, copy=False) / avgdl) if avgdl > 0 else np.ones_like(tf)
-    if variant == "lucene":
-        return tf / (tf + k1 * norm)
-    if variant == "okapi":
-        return tf * (k1 + 1.0) / (tf + k1 * norm)
-    if variant == "bm25+":
-        return delta + tf * (k1 + 1.0) / (tf + k1 * norm)
-    if variant == "bm25l":
-        ctd = tf / norm
-        return (k1 + 1.0) * (ctd + delta) / (k1 + ctd + delta)
-    raise ValueError(f"unknown BM25 variant {variant!r}")
+def posting_weights(variant: str, indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray, doc_len: np.ndarray,
+                    avgdl: float, term_idf: np.ndarray, k1: float, b: float, delta: float) -> tuple[np.ndarray, int]:
+    """IDF times saturated term frequency of every posting (float64), and the first posting
+    whose row lies outside ``doc_len`` (-1 when none: a corrupt postings file otherwise).
+
+    Postings are term-major (``indptr``, ``rows``, ``tf``, see
+    :class:`~ragkit.index.bm25.postings.Postings`); ``term_idf`` has one entry per term. The
+    length normalisation ``1 - b + b * length / avgdl`` is computed once per row, the
+    per-posting formula (:func:`ragkit.index.bm25.kernels.tf_weight`) in one compiled pass.
+    """
+    from ragkit.index.bm25 import kernels
+
+    if variant not in kernels.VARIANT_CODES:
+        raise ValueError(f"unknown BM25 variant {variant!r}")
+    if avgdl > 0:
+        norm = 1.0 - b + b * (doc_len.astype(np.float64, copy=False) / avgdl)
+    else:
+        norm = np.ones(doc_len.shape[0], dtype=np.float64)
+    term_idf = np.ascontiguousarray(term_idf, dtype=np.float64)
+    weights, bad = kernels.posting_weights(kernels.VARIANT_CODES[variant], indptr, rows, tf, norm, term_idf,
+                                           float(k1), float(delta))
+    return weights, int(bad)

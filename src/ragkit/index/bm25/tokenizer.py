@@ -1,4 +1,4 @@
-"""The BM25 tokenizer: lower-case, unicode word split, stop words, optional Snowball stemming."""
+"""The BM25 tokenizer: lower-case, unicode word split, CJK bigrams, stop words, optional Snowball stemming."""
 
 from __future__ import annotations
 
@@ -16,10 +16,24 @@ from ragkit.index.bm25.stopwords import STOPWORDS
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["BM25Tokenizer"]
+__all__ = ["BM25Tokenizer", "LANGUAGES", "CJK_RANGES"]
 
-_STEMMERS = ("english", "porter", "german", "french", "spanish", "italian", "dutch", "portuguese")
+_STEMMERS = ("english", "porter", "german", "french", "spanish", "italian", "dutch", "portuguese", "russian", "swedish",
+             "danish", "norwegian", "finnish")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_CJK_MODES = ("bigram", "none")
+#: Han, Hiragana, Katakana, Bopomofo and Hangul (the scripts Lucene's CJKBigramFilter pairs), as a regex class body.
+CJK_RANGES = ("\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f"
+              "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f")
+_CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
+
+#: ``BM25Tokenizer.for_language`` presets: language -> (stop list, stemmer). Chinese, Japanese and
+#: Korean are read as CJK bigrams (with English stop words for mixed text), as Lucene's CJKAnalyzer does.
+LANGUAGES: dict[str, tuple[str | None, str | None]] = {
+    "en": ("en", "english"), "de": ("de", "german"), "fr": ("fr", "french"), "es": ("es", "spanish"),
+    "it": ("it", "italian"), "nl": ("nl", "dutch"), "pt": ("pt", "portuguese"), "ru": ("ru", "russian"),
+    "sv": ("sv", "swedish"), "zh": ("en", None), "ja": ("en", None), "ko": ("en", None), "none": (None, None),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,12 +41,20 @@ class BM25Tokenizer:
     """Splits text into index terms. Persisted with the index so queries tokenise identically.
 
     ``pattern`` is a regular expression whose matches are the tokens (default: runs of
-    unicode word characters). ``stopwords`` names a stop list (``"en"``) or is ``None``;
-    ``stemmer`` names a Snowball algorithm of PyStemmer (``"english"``...) or is ``None``.
+    unicode word characters). ``stopwords`` names a stop list (``"en"``, ``"de"``, ``"fr"``...
+    see :data:`~ragkit.index.bm25.stopwords.STOPWORDS`) or is ``None``; ``stemmer`` names a
+    Snowball algorithm of PyStemmer (``"english"``...) or is ``None``. ``cjk="bigram"`` (default)
+    cuts runs of Chinese, Japanese and Korean characters into overlapping character bigrams
+    (``"重置密码"`` -> ``重置 置密 密码``; a lone character stays a unigram), as Lucene's
+    CJKAnalyzer does, so a CJK query matches inside a clause; ``"none"`` keeps ``pattern``'s
+    tokens (one token per clause), which is how indexes saved before this option read text.
+    :meth:`for_language` picks the settings for a language.
 
     Example:
         >>> BM25Tokenizer(stemmer=None).tokenize(["The Cats are purring!"])
         [['cats', 'purring']]
+        >>> BM25Tokenizer().tokenize(["如何重置密码"])
+        [['如何', '何重', '重置', '置密', '密码']]
 
     Raises:
         ConfigError: on an unknown stop list, stemmer, or an invalid pattern.
@@ -42,6 +64,7 @@ class BM25Tokenizer:
     lowercase: bool = True
     stopwords: str | None = "en"
     stemmer: str | None = "english"
+    cjk: str = "bigram"
 
     def __post_init__(self) -> None:
         owner = "BM25Tokenizer"
@@ -54,6 +77,7 @@ class BM25Tokenizer:
             check_choice(owner, "stopwords", self.stopwords, tuple(STOPWORDS))
         if self.stemmer is not None:
             check_choice(owner, "stemmer", self.stemmer, _STEMMERS)
+        check_choice(owner, "cjk", self.cjk, _CJK_MODES)
         if not isinstance(self.lowercase, bool):
             raise ConfigError(f"The 'lowercase' parameter of {owner} must be a bool. Got {self.lowercase!r} instead.")
 
@@ -68,7 +92,24 @@ class BM25Tokenizer:
             ConfigError: ``config`` is not a mapping, has unknown keys (e.g. written by a
                 newer ragkit) or holds bad values.
         """
-        return cls(**check_config(cls.__name__, config, [f.name for f in fields(cls)]))
+        options = check_config(cls.__name__, config, [f.name for f in fields(cls)])
+        options.setdefault("cjk", "none")  # saved before CJK bigrams existed: read text as it was indexed
+        return cls(**options)
+
+    @classmethod
+    def for_language(cls, language: str) -> BM25Tokenizer:
+        """The tokenizer for ``language`` (a key of :data:`LANGUAGES`: ``"en"``, ``"de"``, ``"zh"``...).
+
+        Example:
+            >>> BM25Tokenizer.for_language("de").stemmer
+            'german'
+
+        Raises:
+            ConfigError: an unknown language, listing the known ones.
+        """
+        check_choice(cls.__name__, "language", language, tuple(LANGUAGES))
+        stopwords, stemmer = LANGUAGES[language]
+        return cls(stopwords=stopwords, stemmer=stemmer, cjk="bigram")
 
     def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
         """Terms of each text, in order (duplicates kept: they are term frequencies).
@@ -84,16 +125,33 @@ class BM25Tokenizer:
         findall = _compiled(self.pattern).findall
         stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
         stem = _stem_function(self.stemmer) if self.stemmer else None
+        bigrams = self.cjk == "bigram"
         out: list[list[str]] = []
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise InputError(f"Text {i} is a {type(text).__name__}, not a str. Decode bytes first (data.decode('utf-8')).")
+            cjk = False
             if not text.isascii():
                 text = _SURROGATE.sub("\ufffd", text)
+                if bigrams and _CJK_RUN.search(text) is not None:
+                    text, cjk = _CJK_RUN.sub(r" \g<0> ", text), True  # a CJK run is a token of its own
             raw = findall(text.lower() if self.lowercase else text)
+            if cjk:
+                raw = _cjk_bigrams(raw)
             terms = [t for t in raw if t not in stop] if stop else raw
             out.append(stem(terms) if stem is not None else terms)
         return out
+
+
+def _cjk_bigrams(tokens: list[str]) -> list[str]:
+    """Tokens with each run of CJK characters replaced by its overlapping bigrams (a lone character kept)."""
+    out: list[str] = []
+    for token in tokens:
+        if len(token) > 1 and _CJK_RUN.fullmatch(token) is not None:
+            out.extend(token[i:i + 2] for i in range(len(token) - 1))
+        else:
+            out.append(token)
+    return out
 
 
 @lru_cache(maxsize=32)

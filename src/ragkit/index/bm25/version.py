@@ -12,7 +12,7 @@ import pyarrow as pa
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25.config import BM25Config
 from ragkit.index.bm25.postings import Postings
-from ragkit.index.bm25.scoring import tf_weight
+from ragkit.index.bm25.scoring import posting_weights
 from ragkit.index.bm25.stats import CorpusStats
 
 __all__ = ["POSTINGS_FILE", "IndexVersion"]
@@ -25,8 +25,8 @@ POSTINGS_FILE = "bm25_postings.arrow"
 class IndexVersion:
     """One immutable version of the index; a query works on the version it started with.
 
-    Scoring arrays are derived once per version: the per-posting weights and their CSR
-    matrix for the version's own statistics, and the same for at most one external
+    Scoring arrays are derived once per version: the per-posting weights for the
+    version's own statistics, and the same for at most one external
     :class:`~ragkit.index.bm25.stats.CorpusStats` (identified by object identity; a
     query with other statistics replaces that entry).
     """
@@ -48,8 +48,7 @@ class IndexVersion:
         """The derived arrays for the own statistics (``stats=None``) or for ``stats``.
 
         ``terms`` gives the version's term strings (needed once per external ``stats``, to
-        map each local term to its corpus-wide IDF). The returned dict holds ``"weights"``
-        and, once :meth:`weight_matrix` built it, ``"matrix"``.
+        map each local term to its corpus-wide IDF). The returned dict holds ``"weights"``.
         """
         if stats is None:
             entry: dict[str, Any] | None = self.cache.get("own")
@@ -72,29 +71,10 @@ class IndexVersion:
         """idf * saturated tf of every posting (float64), computed once per version and statistics (O(postings))."""
         return self.scoring(config, stats, terms)["weights"]  # type: ignore[no-any-return]
 
-    def weight_matrix(self, config: BM25Config, stats: CorpusStats | None = None,
-                      terms: Callable[[], pa.Array] | None = None) -> Any:
-        """The weights as a scipy CSR matrix (terms x rows), built once per version and statistics."""
-        entry = self.scoring(config, stats, terms)
-        matrix = entry.get("matrix")
-        if matrix is None:
-            import scipy.sparse as sp
-
-            p = self.postings
-            # int32 offsets when they fit, so scipy shares the int32 rows instead of copying them
-            indptr = p.indptr.astype(np.int32) if p.nnz < 2**31 - 1 else p.indptr
-            matrix = sp.csr_matrix((entry["weights"], p.rows, indptr), shape=(p.n_terms, self.n_rows), copy=False)
-            entry["matrix"] = matrix
-        return matrix
-
     def _posting_weights(self, config: BM25Config, term_idf: np.ndarray, avgdl: float) -> np.ndarray:
         p = self.postings
-        try:
-            row_len = self.doc_len[p.rows]
-        except IndexError as exc:
-            raise CorruptIndexError(f"{POSTINGS_FILE}: a posting points outside the {self.n_rows} rows.") from exc
-        if p.nnz and int(p.rows.min()) < 0:
-            raise CorruptIndexError(f"{POSTINGS_FILE}: a posting has a negative row.")
-        weights = tf_weight(config.variant, p.tf, row_len, avgdl, config.k1, config.b, config.delta)
-        weights *= np.repeat(term_idf, p.df())
+        weights, bad = posting_weights(config.variant, p.indptr, p.rows, p.tf, self.doc_len, avgdl, term_idf,
+                                       config.k1, config.b, config.delta)
+        if bad >= 0:
+            raise CorruptIndexError(f"{POSTINGS_FILE}: posting {bad} points outside the {self.n_rows} rows.")
         return weights

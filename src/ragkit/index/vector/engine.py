@@ -47,7 +47,7 @@ def new_index(factory: str, d: int) -> Any:
     Raises:
         ConfigError: an invalid factory string, or a binary one for a dimension not divisible by 8.
     """
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     try:
         if factory.startswith("B"):
             if d % 8:
@@ -89,7 +89,7 @@ def train(index: Any, factory: str, vectors: np.ndarray) -> None:
     """
     if index.is_trained:
         return
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     n = vectors.shape[0]
     nlist = ivf_lists(index, faiss)
     if nlist and n < nlist:
@@ -148,7 +148,7 @@ def read_faiss(faiss: Any, path: Path, *, binary: bool, mmap: bool) -> tuple[Any
 
 def has_parameter(index: Any, name: str) -> bool:
     """Whether ``index`` has the search parameter ``name`` (``"nprobe"`` or ``"efSearch"``)."""
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     if name == "nprobe":
         return extract_ivf(index, faiss) is not None
     return hasattr(index, "hnsw")

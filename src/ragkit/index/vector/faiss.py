@@ -89,14 +89,15 @@ class FaissIndex:
         return int(self._vectors.shape[1])
 
     @property
-    def n_docs(self) -> int:
-        """Rows of the index, deleted ones included (row ids are never reused)."""
-        return int(self._row_slot.shape[0])
-
-    @property
     def num_rows(self) -> int:
         """Rows of the index, deleted ones included: a row is a slot of the chunk table, never reused (= ``n_docs``)."""
         return int(self._row_slot.shape[0])
+    n_docs = num_rows
+
+    def row_vectors(self, rows: np.ndarray) -> np.ndarray:
+        """The stored exact vectors of ``rows`` (float32, one per row; deleted rows keep their last vector)."""
+        self._require_built()
+        return self._vectors[check_rows(rows, self._row_slot, "read the vectors of", allow_deleted=True)]
 
     @property
     def n_alive(self) -> int:
@@ -127,10 +128,9 @@ class FaissIndex:
 
     def memory_bytes(self) -> int:
         """Bytes the FAISS index takes serialised (codes, lists, graph); the exact vectors are extra."""
-        faiss = require("faiss", package="faiss-gpu")
+        faiss = require("faiss", package="faiss-cpu")
         self._require_built()
-        data = faiss.serialize_index_binary(self._index) if self.binary else faiss.serialize_index(self._index)
-        return int(data.size)
+        return int((faiss.serialize_index_binary(self._index) if self.binary else faiss.serialize_index(self._index)).size)
 
     def _require_built(self) -> None:
         if self._index is None:
@@ -217,7 +217,7 @@ class FaissIndex:
     def _writable(self) -> None:
         """Swap a memory-mapped, read-only FAISS index for an in-memory copy before changing it."""
         if self._mapped:
-            faiss = require("faiss", package="faiss-gpu")
+            faiss = require("faiss", package="faiss-cpu")
             # clone_index would share the mapped pages (and abort on the first add): round-trip through bytes
             self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
             self._mapped = False
@@ -301,7 +301,7 @@ class FaissIndex:
 
     def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
         """FAISS search (restricted to the rows in ``mask``), slots mapped to rows, re-scored if lossy."""
-        faiss = require("faiss", package="faiss-gpu")
+        faiss = require("faiss", package="faiss-cpu")
         fetch = k * self._rescore if self.lossy and self._rescore else k
         fetch = min(fetch, self.ntotal)
         if self.binary:
@@ -369,7 +369,7 @@ class FaissIndex:
     # -- persistence -----------------------------------------------------------------
     def save(self, directory: Path) -> list[str]:
         """Write the CPU index, the exact vectors and the slot map (Arrow), and the chosen settings."""
-        require("faiss", package="faiss-gpu")
+        require("faiss", package="faiss-cpu")
         self._require_built()
         with self._lock:
             return write_files(directory, self._index, binary=self.binary, vectors=self._vectors, slot_row=self._slot_row,
@@ -382,7 +382,7 @@ class FaissIndex:
         Raises:
             CorruptIndexError: unreadable or mutually inconsistent files.
         """
-        require("faiss", package="faiss-gpu")
+        require("faiss", package="faiss-cpu")
         index = cls.from_config(config)
         index.factory_, dimension, index.tuning_ = read_meta(directory)
         mappable = not index.binary and "IVF" not in index.factory_  # IVF maps to on-disk lists FAISS cannot copy

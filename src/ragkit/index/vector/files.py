@@ -30,7 +30,7 @@ INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE = "vectors.faiss", "vectors.arro
 def write_files(directory: Path, index: Any, *, binary: bool, vectors: np.ndarray, slot_row: np.ndarray,
                 factory: str | None, tuning: TuningResult | None) -> list[str]:
     """Write the four files into ``directory``; returns their names."""
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     if binary:
         faiss.write_index_binary(index, str(directory / INDEX_FILE))
     else:
@@ -72,7 +72,7 @@ def read_index(directory: Path, *, binary: bool, mmap: bool) -> tuple[Any, bool]
     dimension = read_meta(directory)[1]
     check_faiss_file(directory / INDEX_FILE, binary=binary, dimension=dimension, ntotal=read_table(directory / SLOTS_FILE).num_rows,
                      ntotal_from=SLOTS_FILE)
-    return read_faiss(require("faiss", package="faiss-gpu"), directory / INDEX_FILE, binary=binary, mmap=mmap)
+    return read_faiss(require("faiss", package="faiss-cpu"), directory / INDEX_FILE, binary=binary, mmap=mmap)
 
 
 def read_vectors(directory: Path, dimension: int) -> np.ndarray:

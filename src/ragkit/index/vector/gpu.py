@@ -20,7 +20,7 @@ def to_gpus(index: Any, *, mode: Literal["replicate", "shard"], float16: bool) -
     """
     if faiss_gpu_count() == 0:
         return None
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     options = faiss.GpuMultipleClonerOptions()
     options.shard = mode == "shard"
     options.useFloat16 = float16
@@ -33,7 +33,7 @@ def to_gpus(index: Any, *, mode: Literal["replicate", "shard"], float16: bool) -
 
 def set_search_parameter(index: Any, name: str, value: int) -> None:
     """Set ``nprobe`` / ``efSearch`` on a CPU or GPU index (through FAISS's parameter spaces)."""
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     if type(index).__name__.startswith("Gpu") or "Shards" in type(index).__name__ or "Replicas" in type(index).__name__:
         faiss.GpuParameterSpace().set_index_parameter(index, name, value)
     else:

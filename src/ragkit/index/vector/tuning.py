@@ -105,7 +105,7 @@ def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence
 def tuning_grid(index: Any) -> tuple[str, list[Any]]:
     """The search parameter to sweep on ``index`` and its values (``("none", [None])`` for exact indexes)."""
     if has_parameter(index, "nprobe"):
-        faiss = require("faiss", package="faiss-gpu")
+        faiss = require("faiss", package="faiss-cpu")
         nlist = int(faiss.extract_index_ivf(index).nlist)
         return "nprobe", [v for v in NPROBE_GRID if v <= nlist]
     if has_parameter(index, "efSearch"):
@@ -115,7 +115,7 @@ def tuning_grid(index: Any) -> tuple[str, list[Any]]:
 
 def exact_truth(queries: np.ndarray, vectors: np.ndarray, alive: np.ndarray, k: int) -> np.ndarray:
     """The true top-``k`` rows (by inner product) among the ``alive`` rows of ``vectors``, per query."""
-    faiss = require("faiss", package="faiss-gpu")
+    faiss = require("faiss", package="faiss-cpu")
     _, positions = faiss.knn(queries, np.ascontiguousarray(vectors[alive]), k, metric=faiss.METRIC_INNER_PRODUCT)
     return alive[positions]  # type: ignore[no-any-return]
 

@@ -17,10 +17,15 @@ import pyarrow as pa
 
 from ragkit.core.documents import Document
 
-__all__ = ["DOCUMENT_SCHEMA", "ShardSpec", "Source", "documents_table", "table_documents", "iter_batches"]
+__all__ = ["DOCUMENT_SCHEMA", "SKIPPED_KEY", "ShardSpec", "Source", "documents_table", "table_documents", "table_skipped",
+           "iter_batches"]
 
 #: Schema of the document tables sources produce.
 DOCUMENT_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.large_string()), ("metadata", pa.string())])
+
+#: Schema-metadata key of a document table listing the inputs its shard skipped (JSON list of
+#: ``{"path", "reason", "detail"}``), so skips travel with the table to any process.
+SKIPPED_KEY = b"ragkit.skipped"
 
 #: One shard's description: ``index`` (0-based), ``docs`` (an upper bound on its documents), source-specific keys.
 ShardSpec = dict[str, Any]
@@ -43,13 +48,22 @@ class Source(Protocol):
         ...
 
 
-def documents_table(ids: list[str], texts: list[str], metadata: list[dict[str, Any]]) -> pa.Table:
-    """A document table from parallel lists (metadata dicts stored as JSON strings)."""
-    return pa.table({
+def documents_table(ids: list[str], texts: list[str], metadata: list[dict[str, Any]],
+                    skipped: list[dict[str, str]] | None = None) -> pa.Table:
+    """A document table from parallel lists (metadata dicts stored as JSON strings), listing ``skipped`` inputs."""
+    table = pa.table({
         "id": pa.array(ids, type=pa.string()),
         "text": pa.array(texts, type=pa.large_string()),
         "metadata": pa.array([json.dumps(m, sort_keys=True) for m in metadata], type=pa.string()),
     })
+    return table.replace_schema_metadata({SKIPPED_KEY: json.dumps(skipped)}) if skipped else table
+
+
+def table_skipped(table: pa.Table | pa.RecordBatch) -> list[dict[str, str]]:
+    """The inputs a document table's shard skipped (``path``, ``reason``, ``detail``), ``[]`` when none."""
+    meta = table.schema.metadata or {}
+    raw = meta.get(SKIPPED_KEY)
+    return list(json.loads(raw)) if raw else []
 
 
 def table_documents(table: pa.Table | pa.RecordBatch) -> list[Document]:

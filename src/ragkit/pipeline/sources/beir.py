@@ -27,7 +27,8 @@ class BeirSource(JsonlSource):
         root = Path(path)
         if not (root / "corpus.jsonl").is_file():
             raise InputError(f"{root} is not a BEIR folder: it has no corpus.jsonl.")
-        super().__init__(root / "corpus.jsonl", id_field="_id", text_field="text", title_field="title")
+        super().__init__(root / "corpus.jsonl", id_field="_id", text_field="text", title_field="title",
+                         metadata_fields=())
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "kind": self.kind}

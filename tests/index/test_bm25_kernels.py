@@ -1,0 +1,136 @@
+"""The compiled BM25 kernels: both selection paths against a brute-force top-k, term lookup, first query after open."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ragkit import BM25Index, BM25Tokenizer
+from ragkit.core.errors import CorruptIndexError
+from ragkit.index.bm25 import kernels
+from ragkit.index.bm25.postings import encode_utf8, utf8_buffers
+from ragkit.index.bm25.query import scratch
+from ragkit.index.bm25.scoring import posting_weights
+
+TOKENIZER = BM25Tokenizer(stemmer=None, stopwords=None)
+
+
+def corpus(n_docs: int, seed: int) -> tuple[list[str], list[str]]:
+    rng = np.random.default_rng(seed)
+    words = [f"w{i}" for i in range(80)]
+
+    def text(low: int, high: int) -> str:
+        return " ".join(words[(int(z) - 1) % 80] for z in rng.zipf(1.3, size=int(rng.integers(low, high))))
+
+    return [text(1, 20) for _ in range(n_docs)], [text(1, 5) for _ in range(60)] + ["w0", "w79 w78", "nope"]
+
+
+def brute_top_k(index: BM25Index, query: str, k: int, allowed: np.ndarray | None, okapi: bool) -> tuple[list[int], np.ndarray]:
+    state = index._require_state()
+    (scores,), (matched,) = index._score_block(state, *index._term_ids([query], state))
+    keep = matched if okapi else matched & (scores != 0)
+    if allowed is not None:
+        keep &= allowed
+    rows = np.flatnonzero(keep)
+    order = np.lexsort((rows, -scores[rows]))[:k]
+    return rows[order].tolist(), scores[rows[order]]
+
+
+@pytest.mark.parametrize("variant", ["lucene", "okapi", "bm25+", "bm25l"])
+@pytest.mark.parametrize("filtered", [False, True])
+@pytest.mark.parametrize("n_docs", [40, 3000])  # few rows: most queries scan every row; many: they list touched rows
+def test_search_is_the_brute_force_top_k_on_both_paths(variant: str, filtered: bool, n_docs: int) -> None:
+    texts, queries = corpus(n_docs, seed=n_docs)
+    index = BM25Index(variant, tokenizer=TOKENIZER).build(texts)  # type: ignore[arg-type]
+    allowed = np.random.default_rng(3).random(n_docs) < 0.5 if filtered else None
+    for k in (1, 3, 10, 5000):
+        got = index.search_rows(queries, k, allowed)
+        for query, cands in zip(queries, got, strict=True):
+            rows, scores = brute_top_k(index, query, k, allowed, okapi=variant == "okapi")
+            assert cands.rows.tolist() == rows  # same rows in the same order, ties by lower row
+            np.testing.assert_array_equal(cands.scores, scores)  # bit-identical sums
+    scores, seen, _ = scratch(index.num_rows)
+    assert not scores.any() and not seen.any()  # the scratch is left zeroed
+
+
+def test_both_paths_are_taken() -> None:
+    """The data above does reach both paths: a query with few postings and one with many."""
+    texts, _ = corpus(3000, seed=3000)
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    df = index._require_state().postings.df()
+    assert df.max() * 4 >= index.num_rows > df.min() * 4
+
+
+def test_ties_keep_the_lower_rows_on_both_paths() -> None:
+    texts = ["a"] * 50 + ["a b"] * 50
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    assert index.search_rows(["a"], 3)[0].rows.tolist() == [0, 1, 2]  # dense: shorter rows score higher, ties: lower
+    assert index.search_rows(["b"], 3)[0].rows.tolist() == [50, 51, 52]  # equal scores: lower rows
+    big = BM25Index(tokenizer=TOKENIZER).build(["x"] * 10 + ["y"] * 1000 + ["x"] * 10)
+    assert big.search_rows(["x"], 15)[0].rows.tolist() == [*range(10), *range(1010, 1015)]  # sparse path
+
+
+def test_term_lookup_handles_unicode_unknown_and_many_terms() -> None:
+    terms = [f"t{i}" for i in range(5000)] + ["café", "日本", "ß"]
+    lengths, data = encode_utf8(terms)
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    slots = kernels.term_table(offsets, data)
+    queries = [["日本", "nope", "t4999"], [], ["café", "ß", "t0", "t0"]]
+    flat = [t for q in queries for t in q]
+    q_lengths, q_data = encode_utf8(flat)
+    ids, q_indptr = kernels.lookup_terms(slots, offsets, data, q_lengths, q_data, np.array([len(q) for q in queries]))
+    assert ids.tolist() == [5001, 4999, 5000, 5002, 0, 0] and q_indptr.tolist() == [0, 2, 2, 6]
+
+
+def test_arrow_buffers_of_a_sliced_array() -> None:
+    import pyarrow as pa
+
+    offsets, data = utf8_buffers(pa.array(["ab", "cde", "f"]).slice(1, 2))
+    pairs = zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True)
+    assert [bytes(data[a:b]).decode() for a, b in pairs] == ["cde", "f"]
+
+
+def test_a_posting_outside_the_rows_is_reported() -> None:
+    indptr, rows, tf = np.array([0, 2]), np.array([0, 7], dtype=np.int32), np.array([1, 1], dtype=np.int32)
+    _, bad = posting_weights("lucene", indptr, rows, tf, np.array([3, 4], dtype=np.int32), 3.5, np.ones(1), 1.5, 0.75, 0.5)
+    assert bad == 1
+    with pytest.raises(ValueError, match="unknown BM25 variant"):
+        posting_weights("nope", indptr, rows, tf, np.ones(8, dtype=np.int32), 1.0, np.ones(1), 1.5, 0.75, 0.5)
+
+
+def test_a_corrupt_posting_row_raises_at_the_first_query(tmp_path: Path) -> None:
+    import pyarrow as pa
+
+    from ragkit.core.arrow_io import write_table
+
+    index = BM25Index(tokenizer=TOKENIZER).build(["cat dog", "dog"])
+    index.save(tmp_path)
+    write_table(tmp_path / "bm25_postings.arrow", pa.table({"row": pa.array([0, 9, 1], pa.int32()),
+                                                             "tf": pa.array([1, 1, 1], pa.int32())}))
+    loaded = BM25Index.load(tmp_path, index.get_config())
+    with pytest.raises(CorruptIndexError, match="outside the 2 rows"):
+        loaded.search_rows(["dog"], 1)
+
+
+def test_the_first_query_after_open_builds_no_python_vocabulary(tmp_path: Path) -> None:
+    texts, queries = corpus(500, seed=5)
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    index.save(tmp_path)
+    loaded = BM25Index.load(tmp_path, index.get_config())
+    got = loaded.search_rows(queries, 10)
+    assert loaded._vocab is None  # looked up in the hash table of the stored terms
+    for a, b in zip(got, index.search_rows(queries, 10), strict=True):
+        np.testing.assert_array_equal(a.rows, b.rows)
+        np.testing.assert_array_equal(a.scores, b.scores)
+    loaded.add(["w0 brandnew"])  # an update builds the vocabulary and a new table
+    assert loaded.search_rows(["brandnew"], 1)[0].rows.tolist() == [500]
+
+
+def test_import_ragkit_does_not_import_numba() -> None:
+    code = "import sys, ragkit; from ragkit import BM25Index; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
