@@ -108,7 +108,9 @@ def _child(cap: int) -> None:
     import scipy.sparse  # noqa: F401
 
     import ragkit
-    import ragkit.index.bm25.kernels  # noqa: F401  (numba and its compiled kernels load on the first BM25 search)
+
+    # numba and its compiled kernels load on the first BM25 search
+    import ragkit.index.bm25.kernels
     import ragkit.store.manifest  # noqa: F401
 
     with open("/proc/self/status", encoding="utf-8") as fh:
