@@ -59,7 +59,7 @@ def test_bad_index_options_are_named_by_their_flag(beir: Path, tmp_path: Path, c
 
 
 def test_search_fusion_options_and_json_metadata(hybrid_collection: Path, cli: Any) -> None:
-    result = cli("search", hybrid_collection, "how do I save?", "-k", "2", "--rrf-k", "10", "--weights", "0.2", "0.8",
+    result = cli("search", hybrid_collection, "how do I save?", "-k", "2", "--fusion", "rrf", "--rrf-k", "10", "--weights", "0.2", "0.8",
                         "--candidates", "5", "--json")
     assert result.code == 0, result.err
     hits = [json.loads(line) for line in result.out.splitlines()]
