@@ -74,7 +74,7 @@ class DocumentView:
         partial = index.search_rows(queries, k, partial_rows) if partial_rows is not None else None
         out = []
         for q, found in enumerate(documents):
-            rows, scores = self._best_chunks(index, queries[q], found, codes, mask, live)
+            rows, scores = self._best_chunks(index, queries[q], found, codes, n_docs, mask, live)
             if partial is not None and len(partial[q]):
                 rows = np.concatenate([rows, partial[q].rows])
                 scores = np.concatenate([scores, partial[q].scores])
@@ -82,12 +82,12 @@ class DocumentView:
         return out
 
     @staticmethod
-    def _best_chunks(index: Any, query: str, found: Candidates, codes: np.ndarray, mask: np.ndarray | None,
-                     live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _best_chunks(index: Any, query: str, found: Candidates, codes: np.ndarray, n_docs: int,
+                     mask: np.ndarray | None, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each found document's best chunk row by chunk-level BM25, with the document's score."""
         if len(found) == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        in_found = np.zeros(int(codes.max()) + 1, dtype=bool)
+        in_found = np.zeros(n_docs, dtype=bool)
         in_found[found.rows] = True
         rows_of_found = in_found[codes] & live
         if mask is not None:
