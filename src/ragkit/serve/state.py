@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ragkit.core.errors import IndexFormatError
+from ragkit.index.bm25 import warm_kernels
 from ragkit.store.access import Principal
 from ragkit.store.layout import LAYOUT, read_layout
 from ragkit.store.manifest import read_manifest
@@ -173,6 +174,7 @@ class CollectionHolder:
 
 def warm(collection: Any) -> None:
     """Do once what the first query would (load the query model, BM25's compiled kernels and score weights)."""
+    warm_kernels()  # a single query would take the plain path: load the compiled one now
     every = np.ones(int(collection.num_rows), dtype=bool)  # filtered searches run other compiled kernels
     for index in collection.indexes.values():
         queries: Any = collection.embed_queries(["warm up"]) if index.kind == "vector" else ["warm up"]

@@ -12,6 +12,7 @@ parts' :meth:`BM25Index.statistics` merged.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -26,7 +27,7 @@ from ragkit.core.results import Candidates
 from ragkit.core.validation import check_k
 from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.postings import Postings, build_postings, group_postings
-from ragkit.index.bm25.query import lookup, term_table, top_k
+from ragkit.index.bm25.query import PostingWeigher, lookup, lookup_plain, spent_plain, term_table, top_k, top_k_plain, use_kernels
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
@@ -258,12 +259,17 @@ class BM25Index:
             state.cache["term_table"] = table
         return table  # type: ignore[no-any-return]
 
-    def _query_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
+    def _query_ids(self, queries: Sequence[str], state: IndexVersion, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Known term ids of all queries, concatenated (duplicates kept), and each query's span (CSR offsets).
 
         Terms added after ``state`` began are unknown to it: its table holds only its own.
+        ``compiled=False`` looks them up without the compiled term table unless it is built.
         """
-        return lookup(self._term_table(state), self.config.tokenizer.tokenize(queries))
+        tokens = self.config.tokenizer.tokenize(queries)
+        if compiled or "term_table" in state.cache:
+            return lookup(self._term_table(state), tokens)
+        assert self._terms is not None
+        return lookup_plain(self._terms, state.postings.n_terms, tokens)
 
     def _term_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of all queries, concatenated, and the number each query contributes."""
@@ -322,22 +328,34 @@ class BM25Index:
             )
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
-        terms, q_indptr = self._query_ids(queries, state)
+        compiled = use_kernels(len(queries))
+        start = time.perf_counter()
+        terms, q_indptr = self._query_ids(queries, state, compiled)
         if trace is not None:
             trace.lap("tokenize")
-        return self._search(state, terms, q_indptr, k, allowed, stats)
+        found = self._search(state, terms, q_indptr, k, allowed, stats, compiled)
+        if not compiled:
+            spent_plain(time.perf_counter() - start)
+        return found
 
     def _search(self, state: IndexVersion, terms: np.ndarray, q_indptr: np.ndarray, k: int,
-                allowed: np.ndarray | None, stats: CorpusStats | None) -> list[Candidates]:
-        """Top-k of each query in one compiled pass over its postings (:func:`ragkit.index.bm25.query.top_k`).
+                allowed: np.ndarray | None, stats: CorpusStats | None, compiled: bool = True) -> list[Candidates]:
+        """Top-k of each query: one compiled pass over its postings (:func:`ragkit.index.bm25.query.top_k`), or,
+        for a small batch in a process without the kernels, numpy over just the postings it touches
+        (:func:`~ragkit.index.bm25.query.top_k_plain`; same rows and scores).
 
         Okapi keeps every row holding a query term (its scores can be 0 or negative); the
         other variants, whose weights are positive, drop a row scoring exactly 0 (matched only
         by terms ``stats`` does not know).
         """
-        weights = state.weights(self.config, stats, lambda: self._version_terms(state))
-        return top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed,
-                     keep_zero=self.config.variant == "okapi")
+        cfg, keep_zero = self.config, self.config.variant == "okapi"
+        if compiled:
+            weights = state.weights(cfg, stats, lambda: self._version_terms(state))
+            return top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
+        term_idf, avgdl = state.term_scoring(cfg, stats, lambda: self._version_terms(state))
+        weigh = PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b,
+                               cfg.delta, derived=state.cached_weights(stats))
+        return top_k_plain(state.postings, weigh, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
 
     # -- persistence -----------------------------------------------------------------
     def grouped(self, groups: np.ndarray, n_groups: int) -> BM25Index:

@@ -1,19 +1,44 @@
-"""The query side of BM25 over compiled kernels: term lookup without a Python dictionary, and top-k.
+"""The query side of BM25: term lookup without a Python dictionary, and top-k, compiled or plain.
 
-Kernels (``kernels.py``, numba) are imported on first use, so ``import ragkit`` stays fast.
+Two paths give the same rows and the same float64 scores:
+
+- **compiled** (``kernels.py``, numba): a hash table of the terms and one pass per batch that
+  scores from the version's per-posting weights (derived once per version). Fastest once
+  loaded, but loading the kernels costs ~1-1.5 s in each new process (numba's import and
+  its machine-code cache).
+- **plain** (:func:`lookup_plain`, :func:`top_k_plain`): Arrow's hash lookup and numpy over
+  only the postings the batch touches, weighing them on the fly. Used for a small batch
+  while the kernels are not loaded in this process, so a one-off query (``ragkit search``)
+  answers without loading numba. It is slower per query (Arrow hashes the vocabulary on each
+  call), so a process keeps it only until the time spent on it reaches the kernels' load cost
+  (rent until the rent paid equals the price, then buy: never more than twice the better
+  choice in hindsight). :func:`use_kernels` decides; :func:`warm_kernels` loads the kernels
+  up front (``ragkit serve`` does, before its first request).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
 from ragkit.index.bm25.postings import Postings, encode_utf8, utf8_buffers
+from ragkit.index.bm25.scoring import length_norm, tf_weights
 
-__all__ = ["lookup", "scratch", "term_table", "top_k"]
+__all__ = ["KERNEL_BATCH", "kernels_loaded", "lookup", "lookup_plain", "scratch", "term_table", "top_k",
+           "spent_plain", "top_k_plain", "use_kernels", "warm_kernels"]
+
+#: A batch of at least this many queries loads the compiled kernels (their cost pays off).
+KERNEL_BATCH = 8
+#: What loading the kernels costs a new process, about (seconds; measured 0.9-1.5 s on 2 cores): once the plain
+#: path has spent this long in a process, the next query loads them.
+KERNEL_LOAD_SECONDS = 1.0
+_PLAIN_SPENT = [0.0]  # seconds spent on the plain path in this process
 
 #: Result cells (queries x k) selected per kernel call; bounds a batch's memory to ~100 MB.
 _BLOCK_CELLS = 1 << 23
@@ -85,3 +110,104 @@ def top_k(postings: Postings, weights: np.ndarray, n_rows: int, terms: np.ndarra
                                             scores, seen, touched)
         results.extend(Candidates(rows[i, :c], vals[i, :c]) for i, c in enumerate(counts.tolist()))
     return results
+
+
+def kernels_loaded() -> bool:
+    """Whether this process has loaded the compiled kernels (any BM25 build or large batch does)."""
+    return "ragkit.index.bm25.kernels" in sys.modules
+
+
+def use_kernels(n_queries: int) -> bool:
+    """Compiled path for a batch of ``n_queries``: when the kernels are loaded, the batch is large, or this
+    process has already spent :data:`KERNEL_LOAD_SECONDS` on the plain path."""
+    return n_queries >= KERNEL_BATCH or kernels_loaded() or _PLAIN_SPENT[0] >= KERNEL_LOAD_SECONDS
+
+
+def spent_plain(seconds: float) -> None:
+    """Count ``seconds`` spent answering on the plain path (see :func:`use_kernels`)."""
+    _PLAIN_SPENT[0] += seconds
+
+
+def warm_kernels() -> None:
+    """Load the compiled kernels now (a long-lived process calls this once, before its first query)."""
+    from ragkit.index.bm25 import kernels
+
+    table = term_table(["warm"], 1)
+    terms, q_indptr = lookup(table, [["warm"]])
+    postings = Postings(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32))
+    kernels.posting_weights(0, postings.indptr, postings.rows, postings.tf, np.ones(1), np.ones(1), 1.2, 0.0)
+    for keep_zero, allowed in ((False, None), (True, np.ones(1, dtype=bool))):
+        top_k(postings, np.ones(1), 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero)
+
+
+def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lookup` without the compiled hash table: Arrow's hash lookup of the tokens among the first
+    ``n_terms`` terms (O(vocabulary) per call; meant for a few queries)."""
+    nq = len(tokens)
+    flat = [t for q in tokens for t in q]
+    q_indptr = np.zeros(nq + 1, dtype=np.int64)
+    if not flat:
+        return np.empty(0, dtype=np.int64), q_indptr
+    vocabulary = terms.slice(0, n_terms) if isinstance(terms, pa.Array) else pa.array(terms[:n_terms], pa.string())
+    found = pc.index_in(pa.array(flat, pa.string()), value_set=vocabulary)
+    ids = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    known = ids >= 0
+    owner = np.repeat(np.arange(nq), [len(q) for q in tokens])
+    np.cumsum(np.bincount(owner[known], minlength=nq), out=q_indptr[1:])
+    return ids[known], q_indptr
+
+
+def top_k_plain(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: np.ndarray, q_indptr: np.ndarray,
+                k: int, allowed: np.ndarray | None, *, keep_zero: bool) -> list[Candidates]:
+    """:func:`top_k` in numpy over only the postings the batch touches (same rows, same float64 sums).
+
+    Every query's postings are gathered in query-term order, then posting order; the sums per
+    (query, row) accumulate in that order, as the compiled pass adds them. Candidates, the
+    zero rule and ties are :func:`top_k`'s.
+    """
+    nq = q_indptr.shape[0] - 1
+    starts, stops = postings.indptr[terms], postings.indptr[terms + 1]
+    lengths = stops - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return [Candidates.empty() for _ in range(nq)]
+    first = np.zeros(lengths.shape[0], dtype=np.int64)
+    np.cumsum(lengths[:-1], out=first[1:])
+    positions = np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
+    rows = postings.rows[positions].astype(np.int64)
+    bad = np.flatnonzero((rows < 0) | (rows >= n_rows))
+    if bad.size:
+        raise CorruptIndexError(f"bm25_postings.arrow: posting {int(positions[bad[0]])} points outside the "
+                                f"{n_rows} rows.")
+    weights = weigh(positions, rows, np.repeat(terms, lengths))
+    query = np.repeat(np.repeat(np.arange(nq, dtype=np.int64), np.diff(q_indptr)), lengths)
+    cells, inverse = np.unique(query * n_rows + rows, return_inverse=True)
+    scores = np.bincount(inverse.ravel(), weights=weights, minlength=cells.shape[0])
+    cell_query, cell_row = np.divmod(cells, n_rows)
+    keep = np.ones(cells.shape[0], dtype=bool) if keep_zero else scores > 0.0
+    if allowed is not None:
+        keep &= allowed[cell_row]
+    cell_query, cell_row, scores = cell_query[keep], cell_row[keep], scores[keep]
+    order = np.lexsort((cell_row, -scores, cell_query))  # by query, best first, ties by lower row
+    cell_query, cell_row, scores = cell_query[order], cell_row[order], scores[order]
+    bounds = np.searchsorted(cell_query, np.arange(nq + 1))
+    kk = max(1, min(k, n_rows))
+    return [Candidates(cell_row[a:min(b, a + kk)], scores[a:min(b, a + kk)])
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+
+
+class PostingWeigher:
+    """The weight of given postings for one version and statistics: the derived per-posting weights when the
+    version has them, else IDF times saturated term frequency computed for just those postings."""
+
+    def __init__(self, variant: str, tf: np.ndarray, doc_len: np.ndarray, term_idf: np.ndarray, avgdl: float,
+                 k1: float, b: float, delta: float, derived: np.ndarray | None = None) -> None:
+        self.variant, self.tf, self.doc_len, self.term_idf = variant, tf, doc_len, term_idf
+        self.avgdl, self.k1, self.b, self.delta, self.derived = avgdl, k1, b, delta, derived
+
+    def __call__(self, positions: np.ndarray, rows: np.ndarray, terms: np.ndarray) -> np.ndarray:
+        if self.derived is not None:
+            return self.derived[positions]  # type: ignore[no-any-return]
+        norm = length_norm(self.doc_len[rows], self.avgdl, self.b)
+        return self.term_idf[terms] * tf_weights(self.variant, self.tf[positions], norm, self.k1,  # type: ignore[no-any-return]
+                                                 self.delta)

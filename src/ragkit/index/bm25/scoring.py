@@ -1,7 +1,9 @@
 """BM25 variants as vectorised formulas over postings.
 
 Each variant is two functions of corpus statistics: an IDF per term (here, vectorised)
-and a saturated term-frequency weight per posting (compiled, ``kernels.tf_weight``).
+and a saturated term-frequency weight per posting: compiled over every posting of a
+version (``kernels.tf_weight``), or vectorised over the postings one batch of queries
+touches (:func:`tf_weights`, the same formulas in the same order, so the same floats).
 Weights are derived per index version from stored term frequencies, so they always
 reflect the current corpus.
 """
@@ -12,7 +14,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Variant", "VARIANTS", "idf", "posting_weights"]
+__all__ = ["Variant", "VARIANTS", "idf", "length_norm", "posting_weights", "tf_weights"]
 
 Variant = Literal["lucene", "okapi", "bm25+", "bm25l"]
 VARIANTS: tuple[str, ...] = ("lucene", "okapi", "bm25+", "bm25l")
@@ -61,11 +63,34 @@ def posting_weights(variant: str, indptr: np.ndarray, rows: np.ndarray, tf: np.n
 
     if variant not in kernels.VARIANT_CODES:
         raise ValueError(f"unknown BM25 variant {variant!r}")
-    if avgdl > 0:
-        norm = 1.0 - b + b * (doc_len.astype(np.float64, copy=False) / avgdl)
-    else:
-        norm = np.ones(doc_len.shape[0], dtype=np.float64)
+    norm = length_norm(doc_len, avgdl, b)
     term_idf = np.ascontiguousarray(term_idf, dtype=np.float64)
     weights, bad = kernels.posting_weights(kernels.VARIANT_CODES[variant], indptr, rows, tf, norm, term_idf,
                                            float(k1), float(delta))
     return weights, int(bad)
+
+
+def length_norm(doc_len: np.ndarray, avgdl: float, b: float) -> np.ndarray:
+    """BM25's length normalisation ``1 - b + b * length / avgdl`` of each row (1 when ``avgdl`` is 0)."""
+    if avgdl > 0:
+        return 1.0 - b + b * (doc_len.astype(np.float64, copy=False) / avgdl)
+    return np.ones(doc_len.shape[0], dtype=np.float64)
+
+
+def tf_weights(variant: str, tf: np.ndarray, norm: np.ndarray, k1: float, delta: float) -> np.ndarray:
+    """Saturated term-frequency weight of each posting (multiply by its term's IDF), vectorised.
+
+    The formulas of :func:`ragkit.index.bm25.kernels.tf_weight`, operation for operation, so
+    both give the same float64 values (a contract test holds them to it).
+    """
+    tf = tf.astype(np.float64)
+    if variant == "lucene":
+        return tf / (tf + k1 * norm)  # type: ignore[no-any-return]
+    if variant == "okapi":
+        return tf * (k1 + 1.0) / (tf + k1 * norm)  # type: ignore[no-any-return]
+    if variant == "bm25+":
+        return delta + tf * (k1 + 1.0) / (tf + k1 * norm)  # type: ignore[no-any-return]
+    if variant == "bm25l":
+        ctd = tf / norm
+        return (k1 + 1.0) * (ctd + delta) / (k1 + ctd + delta)  # type: ignore[no-any-return]
+    raise ValueError(f"unknown BM25 variant {variant!r}")

@@ -43,28 +43,41 @@ class IndexVersion:
     def n_rows(self) -> int:
         return int(self.doc_len.shape[0])
 
-    def scoring(self, config: BM25Config, stats: CorpusStats | None = None,
-                terms: Callable[[], pa.Array] | None = None) -> dict[str, Any]:
-        """The derived arrays for the own statistics (``stats=None``) or for ``stats``.
+    def term_scoring(self, config: BM25Config, stats: CorpusStats | None = None,
+                     terms: Callable[[], pa.Array] | None = None) -> tuple[np.ndarray, float]:
+        """Each term's IDF and the average row length, for the own statistics (``stats=None``) or ``stats``.
 
         ``terms`` gives the version's term strings (needed once per external ``stats``, to
-        map each local term to its corpus-wide IDF). The returned dict holds ``"weights"``.
+        map each local term to its corpus-wide IDF; kept for at most one ``stats`` object).
         """
         if stats is None:
-            entry: dict[str, Any] | None = self.cache.get("own")
-            if entry is None:
-                avgdl = self.total_len / self.n_alive if self.n_alive else 0.0
-                entry = {"weights": self._posting_weights(config, self.idf, avgdl)}
-                self.cache["own"] = entry
-            return entry
-        entry = self.cache.get("external")
+            return self.idf, (self.total_len / self.n_alive if self.n_alive else 0.0)
+        entry: dict[str, Any] | None = self.cache.get("external_idf")
         if entry is None or entry["stats"] is not stats:
             if terms is None:
                 raise ValueError("scoring with external statistics needs the version's terms")
-            term_idf = stats.term_idf(terms(), config.variant, config.epsilon)
-            entry = {"stats": stats, "weights": self._posting_weights(config, term_idf, stats.avgdl)}
-            self.cache["external"] = entry  # at most one external entry: a new one replaces it
+            entry = {"stats": stats, "idf": stats.term_idf(terms(), config.variant, config.epsilon)}
+            self.cache["external_idf"] = entry  # at most one external entry: a new one replaces it
+        return entry["idf"], stats.avgdl
+
+    def scoring(self, config: BM25Config, stats: CorpusStats | None = None,
+                terms: Callable[[], pa.Array] | None = None) -> dict[str, Any]:
+        """The derived arrays for the own statistics (``stats=None``) or for ``stats``: a dict holding ``"weights"``.
+
+        Derived once per version and statistics (at most one external ``stats`` object at a time).
+        """
+        key = "own" if stats is None else "external"
+        entry: dict[str, Any] | None = self.cache.get(key)
+        if entry is None or entry.get("stats") is not stats:
+            term_idf, avgdl = self.term_scoring(config, stats, terms)
+            entry = {"stats": stats, "weights": self._posting_weights(config, term_idf, avgdl)}
+            self.cache[key] = entry  # a new external entry replaces the old one
         return entry
+
+    def cached_weights(self, stats: CorpusStats | None) -> np.ndarray | None:
+        """The per-posting weights for ``stats`` if already derived (by :meth:`scoring`), else None."""
+        entry: dict[str, Any] | None = self.cache.get("own" if stats is None else "external")
+        return None if entry is None or entry.get("stats") is not stats else entry["weights"]
 
     def weights(self, config: BM25Config, stats: CorpusStats | None = None,
                 terms: Callable[[], pa.Array] | None = None) -> np.ndarray:
