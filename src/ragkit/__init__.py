@@ -66,9 +66,16 @@ __all__ = [
 ]
 
 
+#: Subpackages reachable as attributes (``ragkit.pipeline.JsonlSource``) without importing them first.
+_SUBPACKAGES = frozenset({"adapters", "cache", "chunking", "core", "embedding", "eval", "index", "observe", "pipeline",
+                          "search", "serve", "store", "testing"})
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
+        if name in _SUBPACKAGES:
+            return importlib.import_module(f"ragkit.{name}")
         raise AttributeError(f"module 'ragkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value  # later lookups skip this function

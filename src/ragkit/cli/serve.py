@@ -31,6 +31,9 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--query-log", type=Path, default=None, help="folder for the query log (Arrow segments)")
     serve.add_argument("--reload-interval", type=float, default=2.0,
                        help="seconds between looks for a newly saved version (0: never; default 2)")
+    serve.add_argument("--ray", default=None, metavar="ADDRESS",
+                       help="serve a sharded collection from Ray actors, one per shard: 'local' starts Ray here, "
+                            "'auto' or ray://HOST:PORT joins a cluster (needs the 'ray' extra)")
     serve.add_argument("--no-verify", action="store_true", help="skip sha256 checks when opening versions")
     serve.add_argument("--hash-key", action="store_true", help="print the sha256 of a key read from stdin, for the keys file")
 
@@ -56,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
                          max_body_bytes=args.max_body_bytes, timeout_s=args.timeout, max_concurrent=args.concurrency)
     config = ServeConfig(collection=args.collection, host=args.host, port=args.port, mode=args.mode, fusion=args.fusion,
                          keys_file=args.keys, allow_anonymous=args.allow_anonymous, limits=limits,
-                         query_log=args.query_log, reload_interval_s=args.reload_interval, verify=not args.no_verify)
+                         query_log=args.query_log, reload_interval_s=args.reload_interval, verify=not args.no_verify,
+                         ray_address=args.ray)
     if not config.loopback:
         print(f"note: listening on {config.host}, reachable from other machines", file=sys.stderr)
     uvicorn.run(create_app(config), host=config.host, port=config.port, log_level="info" if args.verbose else "warning",

@@ -23,6 +23,7 @@ __all__ = [
     "MissingDependencyError",
     "ConflictError",
     "AccessError",
+    "ShardUnavailableError",
 ]
 
 
@@ -87,3 +88,15 @@ class AccessError(RagkitError, PermissionError):
 
 class ReadOnlyError(RagkitError, TypeError):
     """A change was asked of something that cannot change (a sharded collection, one of its indexes)."""
+
+
+class ShardUnavailableError(RagkitError, RuntimeError):
+    """One or more shards of a served collection failed or timed out; ``failures`` maps each shard to why.
+
+    Raised instead of returning results that silently miss those shards (unless the collection
+    was opened to return partial results, which it then reports).
+    """
+
+    def __init__(self, message: str, failures: dict[str, str]) -> None:
+        super().__init__(message)
+        self.failures = dict(failures)

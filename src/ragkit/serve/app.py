@@ -22,7 +22,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from ragkit.core.errors import AccessError, InputError, RagkitError
+from ragkit.core.errors import AccessError, InputError, RagkitError, ShardUnavailableError
 from ragkit.observe.querylog import QueryLog
 from ragkit.observe.trace import Trace
 from ragkit.search.aio import AsyncLimit, run_off_loop
@@ -30,6 +30,7 @@ from ragkit.serve.auth import ApiKey, ApiKeys
 from ragkit.serve.config import ServeConfig
 from ragkit.serve.limits import BodyLimit, LimitExceeded, check_search
 from ragkit.serve.metrics import ServeMetrics
+from ragkit.serve.ray_shards import ray_opener
 from ragkit.serve.requests import RequestObserver
 from ragkit.serve.retrievers import default_retriever
 from ragkit.serve.schemas import (
@@ -63,7 +64,7 @@ class ServeState:
 
             return ObservedRetriever(build(collection), collection=label, query_log=log)
 
-        self.holder = CollectionHolder(config.collection, observed, verify=config.verify)
+        self.holder = CollectionHolder(config.collection, observed, verify=config.verify, opener=ray_opener(config))
         self.limit: AsyncLimit | None = None
         self.ready = False
 
@@ -187,6 +188,9 @@ def create_app(config: ServeConfig, *, build_retriever: Callable[[Any], Any] | N
             return error(403, "forbidden", str(exc))
         if isinstance(exc, InputError):
             return error(400, "bad_request", str(exc))
+        if isinstance(exc, ShardUnavailableError):  # named in the answer: never results silently missing a shard
+            logger.warning("search failed: %s", exc)
+            return error(503, "shard_unavailable", str(exc))
         logger.exception("search failed")
         return error(500, "internal", type(exc).__name__)
 

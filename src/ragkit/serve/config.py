@@ -61,6 +61,9 @@ class ServeConfig:
         reload_interval_s: how often to look for a newly saved version (0: never).
         verify: check every file's sha256 when opening a version.
         name: the collection's label in metrics and logs (default: the folder name).
+        ray_address: serve a sharded collection from Ray actors, one per shard
+            (:class:`ragkit.serve.RayShardedCollection`): ``"local"`` starts Ray on this machine,
+            ``"auto"`` or ``"ray://host:port"`` joins a cluster; ``None`` (default): this process holds the shards.
 
     Raises:
         ConfigError: a bad value, or neither keys nor ``allow_anonymous``.
@@ -78,6 +81,7 @@ class ServeConfig:
     reload_interval_s: float = 2.0
     verify: bool = True
     name: str | None = None
+    ray_address: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "collection", Path(self.collection))
@@ -97,6 +101,8 @@ class ServeConfig:
             object.__setattr__(self, "query_log", Path(self.query_log))
         if self.name is not None:
             check_str("ServeConfig", "name", self.name)
+        if self.ray_address is not None:
+            check_str("ServeConfig", "ray_address", self.ray_address)
 
     @property
     def label(self) -> str:

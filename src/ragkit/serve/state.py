@@ -87,10 +87,12 @@ class CollectionHolder:
         IndexFormatError / CorruptIndexError: from opening the first version.
     """
 
-    def __init__(self, path: str | Path, build_retriever: RetrieverFactory, *, verify: bool = True) -> None:
+    def __init__(self, path: str | Path, build_retriever: RetrieverFactory, *, verify: bool = True,
+                 opener: Callable[..., Any] | None = None) -> None:
         self.path = Path(path)
         self.build_retriever = build_retriever
         self.verify = verify
+        self.opener = opener or open_collection  # opener(path, verify=..., embedder=...) -> a collection
         self._lock = threading.Lock()
         self._refreshing = threading.Lock()
         self._current: Served | None = None
@@ -112,7 +114,7 @@ class CollectionHolder:
         options: dict[str, Any] = {"verify": self.verify}
         if embedder is not None:
             options["embedder"] = embedder
-        collection = open_collection(self.path, **options)
+        collection = self.opener(self.path, **options)
         try:
             retriever = self.build_retriever(collection)
             warm(collection)

@@ -367,7 +367,8 @@ class Collection:
         self.close()
 
     @classmethod
-    def open(cls, path: str | Path, *, embedder: Embedder | None = None, verify: bool = True) -> Collection:
+    def open(cls, path: str | Path, *, embedder: Embedder | None = None, verify: bool = True,
+             load_indexes: bool = True) -> Collection:
         """Open a saved collection (memory-mapped) as an immutable snapshot of its current version.
 
         The version opened stays on disk while this object is open, even if a writer saves
@@ -379,6 +380,8 @@ class Collection:
                 (its model loads on the first vector query). A given embedder must be of
                 the same model.
             verify: check every file's sha256 (sizes are always checked).
+            load_indexes: load the indexes (``False``: only the chunk table and row states, for a
+                process that searches indexes held elsewhere, such as ``ragkit.serve.RayShardedCollection``).
 
         Raises:
             IndexFormatError: not a collection (a sharded one: use ``open_collection``), or an unknown format.
@@ -390,7 +393,7 @@ class Collection:
             raise IndexFormatError(f"{root} holds a sharded collection ({LAYOUT}): open it with ragkit.open_collection(path).")
         manifest, snapshot = folder.open_snapshot(root)
         try:
-            collection = cls(**persist.read_version(root, manifest, embedder, verify))
+            collection = cls(**persist.read_version(root, manifest, embedder, verify, load_indexes))
         except BaseException:
             snapshot.close()
             raise

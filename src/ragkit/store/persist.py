@@ -83,8 +83,11 @@ def _embedder_manifest(collection: Collection) -> dict[str, Any] | None:
     return info
 
 
-def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None, verify: bool) -> dict[str, Any]:
+def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None, verify: bool,
+                 load_indexes: bool = True) -> dict[str, Any]:
     """Check and load the version ``manifest`` names; returns the ``Collection(...)`` arguments.
+
+    ``load_indexes=False`` reads the chunk table and row states only (the indexes are held elsewhere).
 
     Raises:
         CorruptIndexError / IndexFormatError / ModelMismatchError: see :meth:`Collection.open`.
@@ -104,7 +107,8 @@ def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None
         alive = column_numpy(read_table(resolve_member(root, f"{data_dir}/{ROWS}")), "alive", source=ROWS).astype(bool)
         if alive.shape != (n_rows,):
             raise CorruptIndexError(f"{ROWS}: {alive.shape[0]} rows, the chunk table has {n_rows}.")
-    indexes = {name: _load_index(name, entry, data, chunks.num_rows, int(alive.sum())) for name, entry in manifest["indexes"].items()}
+    indexes = {name: _load_index(name, entry, data, chunks.num_rows, int(alive.sum()))
+               for name, entry in manifest["indexes"].items()} if load_indexes else {}
     info = manifest.get("embedder")
     _check_dimension(info, indexes)
     access, generation, version, chunker = _optional_entries(manifest)

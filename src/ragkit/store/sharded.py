@@ -21,13 +21,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.errors import CorruptIndexError, IndexFormatError, InputError, ReadOnlyError
+from ragkit.core.errors import CorruptIndexError, IndexFormatError, InputError, ReadOnlyError, ShardUnavailableError
 from ragkit.core.protocols import Embedder, IndexKind, SearchIndex
 from ragkit.core.results import Candidates, Hit
 from ragkit.core.topk import merge_top_k
@@ -39,7 +41,7 @@ from ragkit.store.hits import hit_records
 from ragkit.store.layout import LAYOUT, combine_stats, read_layout
 from ragkit.store.uniqueness import check_unique_documents
 
-__all__ = ["ShardedCollection", "ShardedIndex", "open_collection"]
+__all__ = ["OpenedShards", "ShardedCollection", "ShardedIndex", "open_collection"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +54,27 @@ def open_collection(path: str | Path, **options: Any) -> Collection | ShardedCol
 
 
 class ShardedIndex:
-    """One index of a sharded collection: the shards' indexes of that name, searched as one."""
+    """One index of a sharded collection: the shards' indexes of that name, searched as one.
+
+    Parts held in this process are searched one after the other (each already uses the
+    cores through FAISS and numpy). Parts marked ``remote = True`` (held by other processes,
+    such as :class:`ragkit.serve.ray_shards.RemoteIndex`) are searched concurrently, one
+    thread waiting on each. A part that fails raises :class:`ShardUnavailableError`; the
+    search then raises one error naming every failed shard, or, with ``partial=True``,
+    merges the shards that answered and records the failures (``last_failures``, and a
+    ``shards`` note on the trace): results are never silently missing a shard.
+    """
 
     def __init__(self, kind: IndexKind, parts: Sequence[SearchIndex], offsets: np.ndarray,
-                 stats: CorpusStats | None = None) -> None:
+                 stats: CorpusStats | None = None, *, names: Sequence[str] | None = None, partial: bool = False) -> None:
         self.kind: IndexKind = kind
         self.parts = list(parts)
         self.offsets = offsets
         self.stats = stats
+        self.names = list(names) if names is not None else [f"shard {s}" for s in range(len(self.parts))]
+        self.partial = partial
         self.last_timings: list[float] = []
+        self.last_failures: dict[str, str] = {}
 
     @property
     def generation(self) -> int:
@@ -82,19 +96,42 @@ class ShardedIndex:
         """Each shard's top-``k`` (with the corpus-wide BM25 statistics), merged by score (ties: lower row)."""
         if allowed is not None and allowed.shape != (self.num_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.num_rows},).")
-        per_shard, timings = [], []
-        for s, part in enumerate(self.parts):
-            lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
-            local = None if allowed is None else allowed[lo:hi]
+        def one(s: int) -> tuple[list[Candidates] | None, float, ShardUnavailableError | None]:
+            part = self.parts[s]
+            local = None if allowed is None else allowed[int(self.offsets[s]):int(self.offsets[s + 1])]
             start = time.perf_counter()
-            if self.kind == "bm25":  # tokenising is timed once, in the first shard
-                found = part.search_rows(queries, k, local, stats=self.stats, trace=trace if s == 0 else None)  # type: ignore[call-arg]
-            else:
-                found = part.search_rows(queries, k, local)
-            timings.append(time.perf_counter() - start)
-            per_shard.append(found)
-        self.last_timings = timings
-        return merge_top_k(per_shard, k, [int(o) for o in self.offsets[:-1]])
+            try:
+                if self.kind == "bm25":  # tokenising is timed once, in the first shard
+                    found = part.search_rows(queries, k, local, stats=self.stats,  # type: ignore[call-arg]
+                                             trace=trace if s == 0 and not remote else None)
+                else:
+                    found = part.search_rows(queries, k, local)
+            except ShardUnavailableError as exc:
+                return None, time.perf_counter() - start, exc
+            return found, time.perf_counter() - start, None
+
+        remote = any(getattr(p, "remote", False) for p in self.parts)
+        if remote and len(self.parts) > 1:
+            with ThreadPoolExecutor(max_workers=len(self.parts), thread_name_prefix="ragkit-shard") as pool:
+                outcomes = list(pool.map(one, range(len(self.parts))))
+        else:
+            outcomes = [one(s) for s in range(len(self.parts))]
+        self.last_timings = [seconds for _, seconds, _ in outcomes]
+        errors = {self.names[s]: exc for s, (_, _, exc) in enumerate(outcomes) if exc is not None}
+        failures = {name: exc.failures.get(name, str(exc)) for name, exc in errors.items()}
+        self.last_failures = failures
+        if failures:
+            listed = "; ".join(str(exc) for exc in errors.values())
+            if not self.partial:
+                raise ShardUnavailableError(f"{len(failures)} of {len(self.parts)} shards did not answer the {self.kind} "
+                                            f"search ({listed}); no results were returned.", failures)
+            note = getattr(trace, "note", None)
+            if note is not None:
+                note("shards", f"partial {self.kind} results: {listed}")
+            logger.warning("partial %s results without %s", self.kind, ", ".join(failures))
+        answered = [s for s, (found, _, _) in enumerate(outcomes) if found is not None]
+        return merge_top_k([outcomes[s][0] for s in answered], k,  # type: ignore[misc]
+                           [int(self.offsets[s]) for s in answered])
 
     @property
     def alive(self) -> np.ndarray:
@@ -118,7 +155,7 @@ class ShardedIndex:
         if starts[-1] != n_groups:
             raise InputError(f"grouped() got {n_groups} groups; the shards hold {starts[-1]}.")
         stats = CorpusStats.combine([v.statistics() for v in views])
-        return ShardedIndex("bm25", views, np.asarray(starts, dtype=np.int64), stats)
+        return ShardedIndex("bm25", views, np.asarray(starts, dtype=np.int64), stats, names=self.names, partial=self.partial)
 
     def row_vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of global ``rows`` (a vector index), each read from the shard holding it."""
@@ -156,16 +193,18 @@ class ShardedCollection:
             shards that disagree on their indexes, embedder or access field.
     """
 
-    def __init__(self, root: Path, shards: Sequence[Collection], stats: CorpusStats | None, bm25_index: str | None) -> None:
+    def __init__(self, root: Path, shards: Sequence[Collection], stats: CorpusStats | None, bm25_index: str | None,
+                 indexes: Mapping[str, ShardedIndex] | None = None) -> None:
+        """``indexes``: the sharded indexes, when they are held elsewhere (default: built from the shards' own)."""
         if not shards:
             raise IndexFormatError(f"{root}: a sharded collection needs at least one shard.")
         self.root = Path(root)
         self.shards = list(shards)
         _check_agreement(self.root, self.shards)
-        self.offsets = np.concatenate([[0], np.cumsum([s.num_rows for s in self.shards])]).astype(np.int64)
+        self.offsets = self.row_offsets(self.shards)
         self.stats = stats
-        self.indexes: dict[str, ShardedIndex] = {}
-        for name, first in self.shards[0].indexes.items():
+        self.indexes: dict[str, ShardedIndex] = dict(indexes) if indexes is not None else {}
+        for name, first in self.shards[0].indexes.items() if indexes is None else ():
             parts = [s.index(name) for s in self.shards]
             use_stats = stats if first.kind == "bm25" and name == bm25_index else None
             if first.kind == "bm25" and use_stats is None:
@@ -173,9 +212,25 @@ class ShardedCollection:
             self.indexes[name] = ShardedIndex(first.kind, parts, self.offsets, use_stats)
         self._chunks: pa.Table | None = None
 
+    @staticmethod
+    def row_offsets(shards: Sequence[Collection]) -> np.ndarray:
+        """Global row of each shard's first row, and the total: ``offsets[s] + r`` is row ``r`` of shard ``s``."""
+        return np.concatenate([[0], np.cumsum([s.num_rows for s in shards])]).astype(np.int64)
+
     @classmethod
     def open(cls, path: str | Path, **options: Any) -> ShardedCollection:
         """Open every shard (memory-mapped); ``options`` go to :meth:`Collection.open` (``embedder``, ``verify``)."""
+        opened = cls.open_shards(path, **options)
+        return cls(opened.root, opened.shards, opened.stats, opened.bm25_index)
+
+    @staticmethod
+    def open_shards(path: str | Path, **options: Any) -> OpenedShards:
+        """Open every shard of the layout at ``path`` and check them against it (see :meth:`open`).
+
+        The corpus-wide statistics come from the layout, or are ``None`` when a shard changed
+        since it was written (then recomputed from the shards, whose document ids are checked
+        to be unique across shards).
+        """
         root = Path(path)
         layout = read_layout(root)
         shards: list[Collection] = []
@@ -196,7 +251,7 @@ class ShardedCollection:
                 logger.info("%s: a shard changed since the layout was written; recomputing corpus statistics", root)
                 check_unique_documents([s.chunks for s in shards], [s.alive for s in shards])
                 stats = None  # recomputed from the shards' own statistics
-            return cls(root, shards, stats, layout.bm25_index)
+            return OpenedShards(root, shards, [str(entry["name"]) for entry in layout.shards], stats, layout.bm25_index)
         except BaseException:
             for shard in shards:
                 shard.close()
@@ -322,6 +377,17 @@ class ShardedCollection:
         )
 
     add = delete = upsert = save = set_access_field = _read_only
+
+
+@dataclass(frozen=True)
+class OpenedShards:
+    """The shards of a sharded layout, opened and checked (:meth:`ShardedCollection.open_shards`)."""
+
+    root: Path
+    shards: list[Collection]
+    names: list[str]  # each shard's folder name under root
+    stats: CorpusStats | None  # the layout's corpus-wide BM25 statistics (None: recompute from the shards)
+    bm25_index: str | None  # the BM25 index those statistics belong to
 
 
 def _check_agreement(root: Path, shards: Sequence[Collection]) -> None:
