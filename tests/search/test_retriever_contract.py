@@ -128,7 +128,7 @@ def test_a_trace_sees_the_filter_once_then_each_leg(animal_collection: ragkit.Co
     trace = Trace()
     HybridRetriever(animal_collection).search("cats", k=2, filters={"kind": "mammal"}, trace=trace)
     assert [s.name for s in trace.stages] == ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search",
-                                             "fusion", "hits"]
+                                             "complete", "fusion", "hits"]
     assert set(trace.legs) == {"bm25", "dense"}
 
 

@@ -81,6 +81,11 @@ class DocumentView:
             out.append(top_k(scores, k, rows) if rows.size else Candidates.empty())
         return out
 
+    def score_rows(self, storage: Any, index: Any, queries: list[str], rows: list[np.ndarray]) -> list[np.ndarray]:
+        """Each row's document-level BM25 score (the score :meth:`search` gives the document's best chunk)."""
+        view, codes, _ = self.derive(storage, index)
+        return list(view.score_rows(queries, [codes[np.asarray(r, dtype=np.int64)] for r in rows]))
+
     @staticmethod
     def _best_chunks(index: Any, query: str, found: Candidates, codes: np.ndarray, n_docs: int,
                      mask: np.ndarray | None, live: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -100,16 +100,24 @@ class ScoreFusion:
     and multiplied by the leg's weight. A row missing from a leg gets that leg's lowest
     normalised score, i.e. it counts as no better than the worst candidate the leg found.
 
+    ``complete=True``: before fusing, a :class:`~ragkit.HybridRetriever` asks each leg that
+    can score given rows (``score_rows``: the built-in dense and BM25 legs) for its exact
+    score of every candidate another leg found, so every leg normalises over the same
+    candidates and nothing is imputed (a leg that cannot still gets its lowest score).
+
     Example:
         >>> fusion = ScoreFusion(weights=(0.3, 0.7), normalization="minmax")
     """
 
     weights: tuple[float, ...] | None = None
     normalization: Normalization = "minmax"
+    complete: bool = False
 
     def __post_init__(self) -> None:
         _check_weights("ScoreFusion", self.weights)
         check_choice("ScoreFusion", "normalization", self.normalization, ("minmax", "zscore", "rank", "none"))
+        if not isinstance(self.complete, bool):
+            raise ConfigError(f"The 'complete' parameter of ScoreFusion must be True or False. Got {self.complete!r} instead.")
 
     def fuse(self, legs: Sequence[Candidates], k: int) -> Candidates:
         w = _leg_weights("ScoreFusion", self.weights, len(legs))
@@ -131,15 +139,17 @@ DEFAULT_LEG_WEIGHTS: dict[str, float] = {"bm25": 0.4, "dense": 0.6}
 def default_fusion(leg_names: Sequence[str]) -> ScoreFusion:
     """The fusion a :class:`~ragkit.HybridRetriever` uses unless told otherwise.
 
-    Each leg's candidate scores are z-score normalised (so a leg whose best candidates stand
-    far above its others counts for more on that query) and weighted by
-    :data:`DEFAULT_LEG_WEIGHTS`.
+    Every candidate is scored by every leg (``complete=True``: a document only one leg found
+    gets the other leg's exact score, not a guess), each leg's scores are z-score normalised
+    over those candidates (so a leg whose best candidates stand far above its others counts
+    for more on that query) and weighted by :data:`DEFAULT_LEG_WEIGHTS`.
 
     Example:
         >>> default_fusion(["bm25", "dense"])
-        ScoreFusion(weights=(0.4, 0.6), normalization='zscore')
+        ScoreFusion(weights=(0.4, 0.6), normalization='zscore', complete=True)
     """
-    return ScoreFusion(weights=tuple(DEFAULT_LEG_WEIGHTS.get(n, 0.5) for n in leg_names), normalization="zscore")
+    return ScoreFusion(weights=tuple(DEFAULT_LEG_WEIGHTS.get(n, 0.5) for n in leg_names), normalization="zscore",
+                       complete=True)
 
 
 def describe_fusion(fusion: object, leg_names: Sequence[str]) -> str:
@@ -147,12 +157,12 @@ def describe_fusion(fusion: object, leg_names: Sequence[str]) -> str:
 
     Example:
         >>> describe_fusion(default_fusion(["bm25", "dense"]), ["bm25", "dense"])
-        'score zscore: bm25=0.4 dense=0.6'
+        'score zscore complete: bm25=0.4 dense=0.6'
     """
     weights = getattr(fusion, "weights", None)
     per_leg = " ".join(f"{n}={w:g}" for n, w in zip(leg_names, weights if weights else [1.0] * len(leg_names), strict=False))
     if isinstance(fusion, RRF):
         return f"rrf k={fusion.k}: {per_leg}"
     if isinstance(fusion, ScoreFusion):
-        return f"score {fusion.normalization}: {per_leg}"
+        return f"score {fusion.normalization}{' complete' if fusion.complete else ''}: {per_leg}"
     return f"{type(fusion).__name__}: {per_leg}"

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
+
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import Fusion
 from ragkit.core.results import Candidates
+from ragkit.core.topk import top_k
 from ragkit.core.validation import check_int
 from ragkit.search.base import BaseRetriever
 from ragkit.search.context import SearchContext
@@ -19,7 +22,7 @@ from ragkit.store.access import Principal
 if TYPE_CHECKING:
     from ragkit.store.storage import SearchStorage
 
-__all__ = ["HybridRetriever"]
+__all__ = ["HybridRetriever", "complete_leg"]
 
 
 class HybridRetriever(BaseRetriever):
@@ -76,14 +79,42 @@ class HybridRetriever(BaseRetriever):
     def candidates(self, context: SearchContext, k: int) -> list[Candidates]:
         depth = max(k, self.candidates_per_leg)
         per_leg = [run_leg(r, context, depth) for r in self.retrievers]
-        fused = [self.fusion.fuse([found[q] for found in per_leg], k) for q in range(len(context.queries))]
         trace = context.trace
+        if getattr(self.fusion, "complete", False):
+            per_leg = [complete_leg(r, context, found, per_leg) for r, found in zip(self.retrievers, per_leg, strict=True)]
+            if trace is not None:
+                trace.lap("complete")
+        fused = [self.fusion.fuse([found[q] for found in per_leg], k) for q in range(len(context.queries))]
         if trace is not None:
             trace.lap("fusion")
             note = getattr(trace, "note", None)
             if note is not None:
                 note("fusion", describe_fusion(self.fusion, [r.name for r in self.retrievers]))
         return fused
+
+
+def complete_leg(leg: Any, context: SearchContext, found: list[Candidates], per_leg: list[list[Candidates]]) -> list[Candidates]:
+    """``found`` (one leg's candidates per query) plus the leg's own scores of every row another leg found,
+    best first; ``found`` unchanged when the leg cannot score given rows (no ``score_rows``, or it returns None).
+
+    The legs' reported ranks and scores (``context.legs``, each hit's ``legs``) stay what they returned.
+    """
+    score_rows = getattr(leg, "score_rows", None)
+    if score_rows is None:
+        return found
+    missing = [np.setdiff1d(np.concatenate([other[q].rows for other in per_leg]), found[q].rows)
+               for q in range(len(found))]
+    if not any(m.size for m in missing):
+        return found
+    scores = score_rows(context, missing)
+    if scores is None:
+        return found
+    out = []
+    for own, rows, extra in zip(found, missing, scores, strict=True):
+        all_rows = np.concatenate([own.rows, rows]).astype(np.int64, copy=False)
+        all_scores = np.concatenate([own.scores, np.asarray(extra, dtype=np.float64)])
+        out.append(top_k(all_scores, all_rows.shape[0], all_rows))
+    return out
 
 
 def _resolve_fusion(fusion: object, leg_names: list[str]) -> Fusion:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
+
 from ragkit.core.errors import ConfigError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_choice
@@ -57,6 +59,22 @@ class DenseRetriever(IndexLeg):
             trace.lap("search")
         return found
 
+    def score_rows(self, context: SearchContext, rows: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Each given row's similarity to its query (the inner product the index ranks by); None when the index
+        keeps no exact vectors to compute it from, or compares binary codes."""
+        row_vectors = getattr(self.index, "row_vectors", None)
+        if row_vectors is None or getattr(self.index, "binary", False):
+            return None
+        vectors = context.vectors()
+        sizes = [r.shape[0] for r in rows]
+        if not sum(sizes):
+            return [np.empty(0, dtype=np.float64) for _ in rows]
+        unique, where = np.unique(np.concatenate(rows), return_inverse=True)  # each stored vector read once
+        stored = row_vectors(unique)
+        owner = np.repeat(np.arange(len(rows)), sizes)
+        scores = np.einsum("ij,ij->i", stored[where.ravel()], vectors[owner]).astype(np.float64)
+        return np.split(scores, np.cumsum(sizes)[:-1])
+
 
 class BM25Retriever(IndexLeg):
     """The BM25 leg: chunks ranked by BM25 (the collection's BM25 index).
@@ -106,3 +124,11 @@ class BM25Retriever(IndexLeg):
         found: list[Candidates] = self.index.search_rows(context.queries, k, context.mask, trace=trace)  # type: ignore[call-arg]
         trace.lap("search")
         return found
+
+    def score_rows(self, context: SearchContext, rows: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Each given row's BM25 score for its query, on this leg's scale (its document's score at document
+        scope); None when the index cannot score given rows."""
+        if self._documents is not None:
+            return self._documents.score_rows(self.collection, self.index, list(context.queries), rows)
+        score = getattr(self.index, "score_rows", None)
+        return None if score is None else list(score(list(context.queries), rows))

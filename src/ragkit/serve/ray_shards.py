@@ -94,6 +94,10 @@ class ShardServer:
             found = index.search_rows(queries, k, allowed)
         return [(c.rows, c.scores) for c in found]
 
+    def score_rows(self, name: str, queries: Any, rows: list[np.ndarray], use_stats: bool) -> list[np.ndarray]:
+        index = self._index(name)
+        return list(index.score_rows(queries, rows, stats=self.stats[name]) if use_stats else index.score_rows(queries, rows))
+
     def grouped(self, name: str, groups: np.ndarray, n_groups: int) -> str:
         """Make the document-level view of BM25 index ``name``; returns the view's name."""
         view = f"{name}/documents/{len(self.views)}"
@@ -151,13 +155,20 @@ class RemoteIndex:
 
     def search_rows(self, queries: Any, k: int, allowed: np.ndarray | None = None, *, stats: CorpusStats | None = None,
                     trace: Any = None) -> list[Candidates]:
+        self._send_stats(stats)
+        found = self._call("search_rows", self.name, queries, k, allowed, stats is not None)
+        return [Candidates(np.asarray(rows, dtype=np.int64), np.asarray(scores, dtype=np.float64)) for rows, scores in found]
+
+    def score_rows(self, queries: Any, rows: Sequence[np.ndarray], *, stats: CorpusStats | None = None) -> list[np.ndarray]:
+        self._send_stats(stats)
+        return self._call("score_rows", self.name, queries, [np.asarray(r) for r in rows], stats is not None)  # type: ignore[no-any-return]
+
+    def _send_stats(self, stats: CorpusStats | None) -> None:
         if stats is not None:
             with self._lock:
                 if stats is not self._sent:  # the statistics travel once, then only their use is flagged
                     self._call("set_stats", self.name, stats.to_table(), stats.n_docs, stats.total_len)
                     self._sent = stats
-        found = self._call("search_rows", self.name, queries, k, allowed, stats is not None)
-        return [Candidates(np.asarray(rows, dtype=np.int64), np.asarray(scores, dtype=np.float64)) for rows, scores in found]
 
     def statistics(self) -> CorpusStats:
         table, n_docs, total_len = self._call("statistics", self.name)

@@ -133,6 +133,24 @@ class ShardedIndex:
         return merge_top_k([outcomes[s][0] for s in answered], k,  # type: ignore[misc]
                            [int(self.offsets[s]) for s in answered])
 
+    def score_rows(self, queries: Any, rows: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """The score of each global row of ``rows[q]`` for query ``q`` (a BM25 index: corpus-wide statistics),
+        each row scored by the shard holding it."""
+        if self.kind != "bm25":
+            raise InputError("score_rows is a BM25 index's; a vector index gives row_vectors.")
+        asked = [np.asarray(r, dtype=np.int64).ravel() for r in rows]
+        out = [np.zeros(r.shape[0], dtype=np.float64) for r in asked]
+        for s, part in enumerate(self.parts):
+            lo, hi = int(self.offsets[s]), int(self.offsets[s + 1])
+            inside = [(r >= lo) & (r < hi) for r in asked]
+            if not any(m.any() for m in inside):
+                continue
+            local = part.score_rows(queries, [r[m] - lo for r, m in zip(asked, inside, strict=True)],  # type: ignore[attr-defined]
+                                    stats=self.stats)
+            for q, m in enumerate(inside):
+                out[q][m] = local[q]
+        return out
+
     @property
     def alive(self) -> np.ndarray:
         """Boolean mask of the rows that are not deleted, over every shard (a BM25 index)."""

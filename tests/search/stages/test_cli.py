@@ -35,7 +35,7 @@ def test_search_with_every_stage(folder: Path, capsys: pytest.CaptureFixture[str
                  "--depth", "8", "--mmr", "0.5", "--per-document", "1", "--expand", "1",
                  "--expand-source", str(folder / "corpus.jsonl"), "--json", "--trace"])
     out = capsys.readouterr()
-    assert code == 0
+    assert code == 0, out.err
     rows = [json.loads(line) for line in out.out.splitlines() if line.strip()]
     texts = {d.id: d.text for d in stage_docs()}
     assert rows and all(texts[r["doc_id"]][r["start"]:r["end"]] == r["text"] for r in rows)

@@ -27,7 +27,8 @@ from ragkit.core.results import Candidates
 from ragkit.core.validation import check_k
 from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.postings import Postings, build_postings, group_postings
-from ragkit.index.bm25.query import PostingWeigher, lookup, lookup_plain, spent_plain, term_table, top_k, top_k_plain, use_kernels
+from ragkit.index.bm25.query import (PostingWeigher, lookup, lookup_plain, row_scores, spent_plain, term_table, top_k,
+                                     top_k_plain, use_kernels)
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
@@ -356,6 +357,32 @@ class BM25Index:
         weigh = PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b,
                                cfg.delta, derived=state.cached_weights(stats))
         return top_k_plain(state.postings, weigh, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
+
+    def score_rows(self, queries: Sequence[str], rows: Sequence[np.ndarray], *, stats: CorpusStats | None = None) -> list[np.ndarray]:
+        """The BM25 score of each row of ``rows[q]`` for ``queries[q]`` (float64; 0 for a row holding no query term).
+
+        The scores :meth:`search_rows` gives those rows (same ``stats``), for rows it did not
+        return: hybrid fusion uses them to score every candidate in every leg.
+
+        Raises:
+            InputError: ``queries`` is a string, ``rows`` does not give one array per query, or a row does not exist.
+        """
+        state = self._require_state()
+        if isinstance(queries, str):
+            raise InputError("BM25Index.score_rows expects a list of queries; wrap a single query as [query].")
+        if len(rows) != len(queries):
+            raise InputError(f"BM25Index.score_rows got {len(rows)} row arrays for {len(queries)} queries; give one per query.")
+        asked = [np.asarray(r, dtype=np.int64).ravel() for r in rows]
+        for r in asked:
+            if r.size and (r.min() < 0 or r.max() >= state.n_rows):
+                raise InputError(f"BM25Index.score_rows: row {int(r[(r < 0) | (r >= state.n_rows)][0])} does not exist "
+                                 f"(the index has rows 0..{state.n_rows - 1}).")
+        terms, q_indptr = self._query_ids(queries, state, use_kernels(len(queries)))
+        cfg = self.config
+        term_idf, avgdl = state.term_scoring(cfg, stats, lambda: self._version_terms(state))
+        weigh = PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b,
+                               cfg.delta, derived=state.cached_weights(stats))
+        return row_scores(state.postings, weigh, state.n_rows, terms, q_indptr, asked)
 
     # -- persistence -----------------------------------------------------------------
     def grouped(self, groups: np.ndarray, n_groups: int) -> BM25Index:

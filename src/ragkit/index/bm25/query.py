@@ -30,7 +30,7 @@ from ragkit.core.results import Candidates
 from ragkit.index.bm25.postings import Postings, encode_utf8, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
-__all__ = ["KERNEL_BATCH", "kernels_loaded", "lookup", "lookup_plain", "scratch", "term_table", "top_k",
+__all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
            "spent_plain", "top_k_plain", "use_kernels", "warm_kernels"]
 
 #: A batch of at least this many queries loads the compiled kernels (their cost pays off).
@@ -166,21 +166,9 @@ def top_k_plain(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: n
     zero rule and ties are :func:`top_k`'s.
     """
     nq = q_indptr.shape[0] - 1
-    starts, stops = postings.indptr[terms], postings.indptr[terms + 1]
-    lengths = stops - starts
-    total = int(lengths.sum())
-    if total == 0:
+    query, rows, weights = gather(postings, weigh, n_rows, terms, q_indptr)
+    if rows.size == 0:
         return [Candidates.empty() for _ in range(nq)]
-    first = np.zeros(lengths.shape[0], dtype=np.int64)
-    np.cumsum(lengths[:-1], out=first[1:])
-    positions = np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
-    rows = postings.rows[positions].astype(np.int64)
-    bad = np.flatnonzero((rows < 0) | (rows >= n_rows))
-    if bad.size:
-        raise CorruptIndexError(f"bm25_postings.arrow: posting {int(positions[bad[0]])} points outside the "
-                                f"{n_rows} rows.")
-    weights = weigh(positions, rows, np.repeat(terms, lengths))
-    query = np.repeat(np.repeat(np.arange(nq, dtype=np.int64), np.diff(q_indptr)), lengths)
     cells, inverse = np.unique(query * n_rows + rows, return_inverse=True)
     scores = np.bincount(inverse.ravel(), weights=weights, minlength=cells.shape[0])
     cell_query, cell_row = np.divmod(cells, n_rows)
@@ -194,6 +182,57 @@ def top_k_plain(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: n
     kk = max(1, min(k, n_rows))
     return [Candidates(cell_row[a:min(b, a + kk)], scores[a:min(b, a + kk)])
             for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)]
+
+
+def gather(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: np.ndarray,
+           q_indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every posting of every query's terms, in query-term order then posting order: ``(query, row, weight)``.
+
+    Raises:
+        CorruptIndexError: a posting points outside the ``n_rows`` rows.
+    """
+    starts, stops = postings.indptr[terms], postings.indptr[terms + 1]
+    lengths = stops - starts
+    total = int(lengths.sum())
+    first = np.zeros(lengths.shape[0], dtype=np.int64)
+    np.cumsum(lengths[:-1], out=first[1:])
+    positions = np.repeat(starts - first, lengths) + np.arange(total, dtype=np.int64)
+    rows = postings.rows[positions].astype(np.int64)
+    bad = np.flatnonzero((rows < 0) | (rows >= n_rows))
+    if bad.size:
+        raise CorruptIndexError(f"bm25_postings.arrow: posting {int(positions[bad[0]])} points outside the "
+                                f"{n_rows} rows.")
+    weights = weigh(positions, rows, np.repeat(terms, lengths))
+    query = np.repeat(np.repeat(np.arange(q_indptr.shape[0] - 1, dtype=np.int64), np.diff(q_indptr)), lengths)
+    return query, rows, weights
+
+
+def row_scores(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: np.ndarray, q_indptr: np.ndarray,
+               rows: list[np.ndarray]) -> list[np.ndarray]:
+    """The score of each of ``rows[q]`` for query ``q`` (0 where the row holds none of its terms), float64.
+
+    Sums in the order :func:`top_k` adds, over the query's postings only (O(its postings + rows)).
+    """
+    nq = q_indptr.shape[0] - 1
+    query, posting_rows, weights = gather(postings, weigh, n_rows, terms, q_indptr)
+    sizes = np.array([r.shape[0] for r in rows], dtype=np.int64)
+    wanted = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if nq else np.empty(0, dtype=np.int64)
+    wanted_query = np.repeat(np.arange(nq, dtype=np.int64), sizes)
+    keys = wanted_query * n_rows + wanted
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    at = np.searchsorted(sorted_keys, query * n_rows + posting_rows)
+    hit = at < sorted_keys.shape[0]
+    hit[hit] = sorted_keys[at[hit]] == (query * n_rows + posting_rows)[hit]
+    sums = np.bincount(at[hit], weights=weights[hit], minlength=sorted_keys.shape[0])
+    scores = np.empty(keys.shape[0], dtype=np.float64)
+    scores[order] = sums
+    # a row asked for twice gets its sum at its first sorted place only: copy it to the others
+    same = np.concatenate([[False], sorted_keys[1:] == sorted_keys[:-1]]) if sorted_keys.size else np.zeros(0, bool)
+    if same.any():
+        first = np.maximum.accumulate(np.where(same, 0, np.arange(sorted_keys.shape[0])))
+        scores[order] = sums[first]
+    return np.split(scores, np.cumsum(sizes)[:-1]) if nq else []
 
 
 class PostingWeigher:
