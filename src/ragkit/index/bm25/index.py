@@ -27,8 +27,17 @@ from ragkit.core.results import Candidates
 from ragkit.core.validation import check_k
 from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.postings import Postings, build_postings, group_postings
-from ragkit.index.bm25.query import (PostingWeigher, lookup, lookup_plain, row_scores, spent_plain, term_table, top_k,
-                                     top_k_plain, use_kernels)
+from ragkit.index.bm25.query import (
+    PostingWeigher,
+    lookup,
+    lookup_plain,
+    row_scores,
+    spent_plain,
+    term_table,
+    top_k,
+    top_k_plain,
+    use_kernels,
+)
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
