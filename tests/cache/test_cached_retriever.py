@@ -11,7 +11,7 @@ from ragkit.cache import CachedRetriever, SemanticCache
 from ragkit.observe import Metrics, ObservedRetriever, QueryLog, read_log
 from ragkit.testing import HashEmbedder
 
-HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "fusion", "hits"]
+HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "complete", "fusion", "hits"]
 
 
 def add_document(collection: ragkit.Collection, doc_id: str, text: str) -> int:

@@ -42,7 +42,7 @@ def corpus(n_docs: int, seed: int) -> tuple[list[str], list[str]]:
 @pytest.fixture
 def plain(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every search in the test takes the plain path."""
-    monkeypatch.setattr("ragkit.index.bm25.index.use_kernels", lambda n_queries: False)
+    monkeypatch.setattr("ragkit.index.bm25.query.use_kernels", lambda n_queries: False)
 
 
 def assert_same(got: list[Candidates], expected: list[Candidates]) -> None:
@@ -56,7 +56,7 @@ def both_paths(index: BM25Index, queries: list[str], k: int, monkeypatch: pytest
                **options: object) -> tuple[list[Candidates], list[Candidates]]:
     compiled = index.search_rows(queries, k, **options)  # type: ignore[arg-type]
     with monkeypatch.context() as patch:
-        patch.setattr("ragkit.index.bm25.index.use_kernels", lambda n_queries: False)
+        patch.setattr("ragkit.index.bm25.query.use_kernels", lambda n_queries: False)
         plain = index.search_rows(queries, k, **options)  # type: ignore[arg-type]
     return plain, compiled
 
@@ -73,7 +73,7 @@ def test_plain_equals_compiled(variant: str, filtered: bool, n_docs: int, tmp_pa
     for k in (1, 3, 10, 5000):
         fresh = BM25Index.load(tmp_path, built.get_config())  # no derived weights, no term table: all on the fly
         with monkeypatch.context() as patch:
-            patch.setattr("ragkit.index.bm25.index.use_kernels", lambda n_queries: False)
+            patch.setattr("ragkit.index.bm25.query.use_kernels", lambda n_queries: False)
             cold = fresh.search_rows(queries, k, allowed)
         assert "term_table" not in fresh._require_state().cache and fresh._vocab is None
         assert_same(cold, built.search_rows(queries, k, allowed))

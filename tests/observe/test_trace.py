@@ -12,7 +12,7 @@ from ragkit import BM25Retriever, DenseRetriever, HybridRetriever
 from ragkit.observe import Stage, Trace
 from ragkit.testing import HashEmbedder
 
-HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "fusion", "hits"]
+HYBRID_STAGES = ["filter", "bm25.tokenize", "bm25.search", "dense.embed", "dense.search", "complete", "fusion", "hits"]
 
 
 class SlowEmbedder(HashEmbedder):

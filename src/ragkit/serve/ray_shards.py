@@ -42,7 +42,8 @@ from ragkit.core.results import Candidates
 from ragkit.index.bm25 import CorpusStats, warm_kernels
 from ragkit.store import Collection
 from ragkit.store.layout import combine_stats
-from ragkit.store.sharded import ShardedCollection, ShardedIndex
+from ragkit.store.sharded import ShardedCollection
+from ragkit.store.sharded_index import ShardedIndex
 
 __all__ = ["RayShardedCollection", "RemoteIndex", "ShardServer", "ray_opener"]
 

@@ -367,21 +367,18 @@ class Collection:
         self.close()
 
     @classmethod
-    def open(cls, path: str | Path, *, embedder: Embedder | None = None, verify: bool = True,
-             load_indexes: bool = True) -> Collection:
+    def open(cls, path: str | Path, *, embedder: Embedder | None = None, verify: bool = True, load_indexes: bool = True) -> Collection:
         """Open a saved collection (memory-mapped) as an immutable snapshot of its current version.
 
-        The version opened stays on disk while this object is open, even if a writer saves
-        newer ones meanwhile; :meth:`close` (or ``with Collection.open(...)``) releases it.
+        The version opened stays on disk while this object is open, even if a writer saves newer ones
+        meanwhile; :meth:`close` (or ``with Collection.open(...)``) releases it.
 
         Args:
             path: the collection folder.
-            embedder: the query embedder; by default the one recorded in the manifest
-                (its model loads on the first vector query). A given embedder must be of
-                the same model.
+            embedder: the query embedder; by default the one recorded in the manifest (its model loads on
+                the first vector query). A given embedder must be of the same model.
             verify: check every file's sha256 (sizes are always checked).
-            load_indexes: load the indexes (``False``: only the chunk table and row states, for a
-                process that searches indexes held elsewhere, such as ``ragkit.serve.RayShardedCollection``).
+            load_indexes: ``False``: only the chunk table and row states (the indexes are held elsewhere).
 
         Raises:
             IndexFormatError: not a collection (a sharded one: use ``open_collection``), or an unknown format.

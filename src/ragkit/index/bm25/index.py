@@ -21,31 +21,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.arrow_io import column_numpy, read_table, write_table
-from ragkit.core.errors import CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.errors import EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_k
+from ragkit.index.bm25 import query as querying
 from ragkit.index.bm25.config import BM25Config, config_options
+from ragkit.index.bm25.files import read_index_files, write_index_files
 from ragkit.index.bm25.postings import Postings, build_postings, group_postings
-from ragkit.index.bm25.query import (
-    PostingWeigher,
-    lookup,
-    lookup_plain,
-    row_scores,
-    spent_plain,
-    term_table,
-    top_k,
-    top_k_plain,
-    use_kernels,
-)
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
-from ragkit.index.bm25.version import POSTINGS_FILE, IndexVersion
+from ragkit.index.bm25.version import IndexVersion
 
 __all__ = ["BM25Config", "BM25Index"]
 
-_FILES = ("bm25_terms.arrow", POSTINGS_FILE, "bm25_docs.arrow")
 #: Texts tokenised per batch while building.
 _TOKENIZE_BATCH = 20_000
 
@@ -53,12 +42,11 @@ _TOKENIZE_BATCH = 20_000
 class BM25Index:
     """Lexical index over chunk rows, with live :meth:`add` and :meth:`delete`.
 
-    Postings are stored per term (CSC: the rows holding the term and how often), with a
-    weight per posting (current IDF times saturated, length-normalised term frequency)
-    derived once per version. A batch of queries is looked up in a hash table of the terms
-    and scored by one compiled pass (numba, :mod:`ragkit.index.bm25.kernels`) that adds each
-    query's posting weights and keeps its top-k in a heap. Updates build a new immutable
-    version and swap it in, so concurrent searches never see a half-applied change.
+    Postings are stored per term (CSC: rows holding the term, how often), a weight per posting
+    (IDF times saturated, length-normalised tf) derived once per version. Queries are looked up
+    in a hash table of the terms and scored by one compiled pass (:mod:`~ragkit.index.bm25.kernels`)
+    keeping each top-k in a heap, or, for a few queries in a process without the kernels, in numpy
+    (:mod:`~ragkit.index.bm25.query`; same results). Updates swap in a new immutable version.
 
     Example:
         >>> idx = BM25Index(variant="okapi").build(["cats purr", "dogs bark", "cats and dogs"])
@@ -66,8 +54,7 @@ class BM25Index:
         [0, 2]
 
     Raises:
-        ConfigError: on invalid parameters.
-        EmptyCorpusError: when built from no texts.
+        ConfigError / EmptyCorpusError: invalid parameters; built from no texts.
         NotBuiltError: when searched before :meth:`build` or :meth:`load`.
     """
 
@@ -101,10 +88,7 @@ class BM25Index:
         """Rows of the index, deleted ones included: a row is a slot of the chunk table, never reused (= ``n_docs``)."""
         return 0 if self._state is None else self._state.n_rows
 
-    @property
-    def n_docs(self) -> int:
-        """Rows of the index, deleted ones included (row ids are never reused)."""
-        return 0 if self._state is None else self._state.n_rows
+    n_docs = num_rows  # rank-bm25's name for it
 
     @property
     def n_alive(self) -> int:
@@ -205,16 +189,7 @@ class BM25Index:
         ids = np.asarray(rows, dtype=np.int64).ravel()
         with self._write_lock:
             state = self._require_state()
-            bad = ids[(ids < 0) | (ids >= state.n_rows)]
-            if bad.size:
-                raise InputError(f"Cannot delete row {int(bad[0])}: the index has rows 0..{state.n_rows - 1}.")
-            if np.unique(ids).size != ids.size:
-                raise InputError("Rows to delete contain duplicates.")
-            gone = ids[~state.alive[ids]]
-            if gone.size:
-                raise InputError(f"Cannot delete row {int(gone[0])}: it is already deleted.")
-            dead = np.zeros(state.n_rows, dtype=bool)
-            dead[ids] = True
+            dead = state.rows_to_delete(ids)
             postings, _ = state.postings.without_rows(dead)
             doc_len = state.doc_len.copy()
             doc_len[ids] = 0
@@ -265,7 +240,7 @@ class BM25Index:
         table = state.cache.get("term_table")
         if table is None:
             assert self._terms is not None
-            table = term_table(self._terms, state.postings.n_terms)
+            table = querying.term_table(self._terms, state.postings.n_terms)
             state.cache["term_table"] = table
         return table  # type: ignore[no-any-return]
 
@@ -277,9 +252,9 @@ class BM25Index:
         """
         tokens = self.config.tokenizer.tokenize(queries)
         if compiled or "term_table" in state.cache:
-            return lookup(self._term_table(state), tokens)
+            return querying.lookup(self._term_table(state), tokens)
         assert self._terms is not None
-        return lookup_plain(self._terms, state.postings.n_terms, tokens)
+        return querying.lookup_plain(self._terms, state.postings.n_terms, tokens)
 
     def _term_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of all queries, concatenated, and the number each query contributes."""
@@ -338,14 +313,14 @@ class BM25Index:
             )
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
-        compiled = use_kernels(len(queries))
+        compiled = querying.use_kernels(len(queries))
         start = time.perf_counter()
         terms, q_indptr = self._query_ids(queries, state, compiled)
         if trace is not None:
             trace.lap("tokenize")
         found = self._search(state, terms, q_indptr, k, allowed, stats, compiled)
         if not compiled:
-            spent_plain(time.perf_counter() - start)
+            querying.spent_plain(time.perf_counter() - start)
         return found
 
     def _search(self, state: IndexVersion, terms: np.ndarray, q_indptr: np.ndarray, k: int,
@@ -361,17 +336,20 @@ class BM25Index:
         cfg, keep_zero = self.config, self.config.variant == "okapi"
         if compiled:
             weights = state.weights(cfg, stats, lambda: self._version_terms(state))
-            return top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
+            return querying.top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
+        return querying.top_k_plain(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, k, allowed,
+                           keep_zero=keep_zero)
+
+    def _weigher(self, state: IndexVersion, stats: CorpusStats | None) -> querying.PostingWeigher:
+        """Weights of given postings for ``stats``: the version's derived ones if any, else computed for just those."""
+        cfg = self.config
         term_idf, avgdl = state.term_scoring(cfg, stats, lambda: self._version_terms(state))
-        weigh = PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b,
-                               cfg.delta, derived=state.cached_weights(stats))
-        return top_k_plain(state.postings, weigh, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
+        return querying.PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b, cfg.delta,
+                              derived=state.cached_weights(stats))
 
     def score_rows(self, queries: Sequence[str], rows: Sequence[np.ndarray], *, stats: CorpusStats | None = None) -> list[np.ndarray]:
-        """The BM25 score of each row of ``rows[q]`` for ``queries[q]`` (float64; 0 for a row holding no query term).
-
-        The scores :meth:`search_rows` gives those rows (same ``stats``), for rows it did not
-        return: hybrid fusion uses them to score every candidate in every leg.
+        """The BM25 score of each row of ``rows[q]`` for ``queries[q]`` (float64; 0 for a row holding no query term):
+        what :meth:`search_rows` gives those rows (same ``stats``), for rows it did not return (hybrid fusion).
 
         Raises:
             InputError: ``queries`` is a string, ``rows`` does not give one array per query, or a row does not exist.
@@ -382,16 +360,9 @@ class BM25Index:
         if len(rows) != len(queries):
             raise InputError(f"BM25Index.score_rows got {len(rows)} row arrays for {len(queries)} queries; give one per query.")
         asked = [np.asarray(r, dtype=np.int64).ravel() for r in rows]
-        for r in asked:
-            if r.size and (r.min() < 0 or r.max() >= state.n_rows):
-                raise InputError(f"BM25Index.score_rows: row {int(r[(r < 0) | (r >= state.n_rows)][0])} does not exist "
-                                 f"(the index has rows 0..{state.n_rows - 1}).")
-        terms, q_indptr = self._query_ids(queries, state, use_kernels(len(queries)))
-        cfg = self.config
-        term_idf, avgdl = state.term_scoring(cfg, stats, lambda: self._version_terms(state))
-        weigh = PostingWeigher(cfg.variant, state.postings.tf, state.doc_len, term_idf, avgdl, cfg.k1, cfg.b,
-                               cfg.delta, derived=state.cached_weights(stats))
-        return row_scores(state.postings, weigh, state.n_rows, terms, q_indptr, asked)
+        state.check_rows("BM25Index.score_rows", asked)
+        terms, q_indptr = self._query_ids(queries, state, querying.use_kernels(len(queries)))
+        return querying.row_scores(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, asked)
 
     # -- persistence -----------------------------------------------------------------
     def grouped(self, groups: np.ndarray, n_groups: int) -> BM25Index:
@@ -410,16 +381,10 @@ class BM25Index:
         return view
 
     def save(self, directory: Path) -> list[str]:
-        """Write the index as three Arrow files into ``directory``; returns the file names."""
+        """Write the index as three Arrow files into ``directory`` (:mod:`ragkit.index.bm25.files`); returns their names."""
         state = self._require_state()
         terms = self._terms if isinstance(self._terms, pa.Array) else pa.array(self._terms, type=pa.string())
-        p = state.postings
-        write_table(directory / _FILES[0], pa.table({
-            "term": terms.slice(0, p.n_terms), "offset": pa.array(p.indptr[:-1]), "df": pa.array(p.df()),
-        }))
-        write_table(directory / _FILES[1], pa.table({"row": pa.array(p.rows), "tf": pa.array(p.tf)}))
-        write_table(directory / _FILES[2], pa.table({"length": pa.array(state.doc_len), "alive": pa.array(state.alive)}))
-        return list(_FILES)
+        return write_index_files(directory, terms, state.postings, state.doc_len, state.alive)
 
     @classmethod
     def load(cls, directory: Path, config: dict[str, Any]) -> BM25Index:
@@ -429,26 +394,6 @@ class BM25Index:
             CorruptIndexError: the files are unreadable or inconsistent with each other.
         """
         index = cls.from_config(config)
-        terms = read_table(directory / _FILES[0])
-        postings = read_table(directory / _FILES[1])
-        docs = read_table(directory / _FILES[2])
-        try:
-            offset = column_numpy(terms, "offset").astype(np.int64, copy=False)
-            df = column_numpy(terms, "df").astype(np.int64, copy=False)
-            rows = column_numpy(postings, "row").astype(np.int32, copy=False)
-            tf = column_numpy(postings, "tf").astype(np.int32, copy=False)
-            doc_len = column_numpy(docs, "length").astype(np.int32, copy=False)
-            alive = column_numpy(docs, "alive").astype(bool, copy=False)
-            term_column = terms.column("term").combine_chunks()
-        except (KeyError, pa.ArrowInvalid) as exc:
-            raise CorruptIndexError(f"BM25 files in {directory.name}: a column is missing or malformed ({exc}).") from exc
-        nnz = int(rows.shape[0])
-        if offset.shape[0] and (offset[-1] + df[-1] != nnz or np.any(offset[1:] != offset[:-1] + df[:-1])):
-            raise CorruptIndexError(f"{_FILES[0]}: term offsets do not match {_FILES[1]} ({nnz} postings).")
-        if alive.shape != doc_len.shape:
-            raise CorruptIndexError(f"{_FILES[2]}: 'alive' and 'length' columns differ in length.")
-        # posting rows are bounds-checked when the weights are first derived, not here:
-        # opening reads only the small arrays, so it stays fast at any size
-        index._terms = term_column
-        index._state = index._new_state(Postings(np.append(offset, nnz), rows, tf), doc_len, alive)
+        index._terms, postings, doc_len, alive = read_index_files(directory)
+        index._state = index._new_state(postings, doc_len, alive)
         return index

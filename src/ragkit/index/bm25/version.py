@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.errors import CorruptIndexError
+from ragkit.core.errors import CorruptIndexError, InputError
 from ragkit.index.bm25.config import BM25Config
 from ragkit.index.bm25.postings import Postings
 from ragkit.index.bm25.scoring import posting_weights
@@ -73,6 +73,31 @@ class IndexVersion:
             entry = {"stats": stats, "weights": self._posting_weights(config, term_idf, avgdl)}
             self.cache[key] = entry  # a new external entry replaces the old one
         return entry
+
+    def rows_to_delete(self, ids: np.ndarray) -> np.ndarray:
+        """A boolean mask of the rows ``ids`` (each once, each live).
+
+        Raises:
+            InputError: a row that does not exist, is given twice, or is already deleted.
+        """
+        bad = ids[(ids < 0) | (ids >= self.n_rows)]
+        if bad.size:
+            raise InputError(f"Cannot delete row {int(bad[0])}: the index has rows 0..{self.n_rows - 1}.")
+        if np.unique(ids).size != ids.size:
+            raise InputError("Rows to delete contain duplicates.")
+        gone = ids[~self.alive[ids]]
+        if gone.size:
+            raise InputError(f"Cannot delete row {int(gone[0])}: it is already deleted.")
+        dead = np.zeros(self.n_rows, dtype=bool)
+        dead[ids] = True
+        return dead
+
+    def check_rows(self, owner: str, rows: list[np.ndarray]) -> None:
+        """Raise :class:`InputError` naming ``owner`` for the first row that is not a row of this version."""
+        for r in rows:
+            if r.size and (r.min() < 0 or r.max() >= self.n_rows):
+                raise InputError(f"{owner}: row {int(r[(r < 0) | (r >= self.n_rows)][0])} does not exist "
+                                 f"(the index has rows 0..{self.n_rows - 1}).")
 
     def cached_weights(self, stats: CorpusStats | None) -> np.ndarray | None:
         """The per-posting weights for ``stats`` if already derived (by :meth:`scoring`), else None."""
