@@ -72,6 +72,32 @@ def test_a_filter_that_cuts_through_a_document_never_scores_hidden_text() -> Non
     assert long_rows, "the cut document is still found by its allowed chunks"
 
 
+def test_scores_of_given_rows_never_reflect_hidden_text() -> None:
+    """What hybrid completion asks: a row of a document the mask cuts through gets its chunk-level score,
+    a row of a whole document its document's score, as DocumentView.search gives them."""
+    docs = [ragkit.Document(id="long", text="alpha alpha alpha beta. " * 2 + "secret secret secret gamma."),
+            ragkit.Document(id="other", text="alpha beta gamma delta epsilon secret")]
+    col = ragkit.build_collection(docs, chunker=ragkit.RecursiveChunker(max_tokens=8, overlap=0, tokenizer="regex"),
+                                  indexes=[ragkit.BM25Index()])
+    texts = col.chunks.column("text").to_pylist()
+    doc_of = col.chunks.column("doc_id").to_pylist()
+    hidden = [i for i, t in enumerate(texts) if "secret" in t and doc_of[i] == "long"]
+    mask = np.ones(col.num_rows, dtype=bool)
+    mask[hidden] = False
+    from ragkit.search.document_scope import DocumentView
+
+    view, query = DocumentView(), "alpha secret gamma"
+    rows = np.flatnonzero(mask)
+    got = view.score_rows(col, col.index("bm25"), [query], [rows], mask)[0]
+    chunk_scores = col.index("bm25").get_scores(query)
+    whole = ragkit.BM25Index().build([d.text for d in docs]).get_scores(query)
+    for r, score in zip(rows.tolist(), got.tolist(), strict=True):
+        expected = chunk_scores[r] if doc_of[r] == "long" else whole[1]
+        assert score == pytest.approx(expected), (r, doc_of[r])
+    unmasked = view.score_rows(col, col.index("bm25"), [query], [rows])[0]
+    assert unmasked[[doc_of[r] == "long" for r in rows]] == pytest.approx(whole[0])  # no mask: the document's score
+
+
 def test_updates_rebuild_the_document_view() -> None:
     docs = _docs(3)
     col = _collection(docs[:20])

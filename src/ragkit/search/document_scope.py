@@ -81,10 +81,22 @@ class DocumentView:
             out.append(top_k(scores, k, rows) if rows.size else Candidates.empty())
         return out
 
-    def score_rows(self, storage: Any, index: Any, queries: list[str], rows: list[np.ndarray]) -> list[np.ndarray]:
-        """Each row's document-level BM25 score (the score :meth:`search` gives the document's best chunk)."""
-        view, codes, _ = self.derive(storage, index)
-        return list(view.score_rows(queries, [codes[np.asarray(r, dtype=np.int64)] for r in rows]))
+    def score_rows(self, storage: Any, index: Any, queries: list[str], rows: list[np.ndarray],
+                   mask: np.ndarray | None = None) -> list[np.ndarray]:
+        """Each row's score as :meth:`search` would give it: its document's BM25 score, or, for a document
+        ``mask`` cuts through, the row's own chunk-level score (no score reflects text the mask hides)."""
+        view, codes, n_docs = self.derive(storage, index)
+        asked = [np.asarray(r, dtype=np.int64) for r in rows]
+        scores = list(view.score_rows(queries, [codes[r] for r in asked]))
+        if mask is not None:
+            live = np.asarray(index.alive, dtype=bool)
+            whole = np.bincount(codes[live & mask], minlength=n_docs) == np.bincount(codes[live], minlength=n_docs)
+            cut = [~whole[codes[r]] for r in asked]
+            if any(c.any() for c in cut):
+                chunk = index.score_rows(queries, [r[c] for r, c in zip(asked, cut, strict=True)])
+                for q, c in enumerate(cut):
+                    scores[q][c] = chunk[q]
+        return scores
 
     @staticmethod
     def _best_chunks(index: Any, query: str, found: Candidates, codes: np.ndarray, n_docs: int,

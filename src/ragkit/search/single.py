@@ -129,6 +129,6 @@ class BM25Retriever(IndexLeg):
         """Each given row's BM25 score for its query, on this leg's scale (its document's score at document
         scope); None when the index cannot score given rows."""
         if self._documents is not None:
-            return self._documents.score_rows(self.collection, self.index, list(context.queries), rows)
+            return self._documents.score_rows(self.collection, self.index, list(context.queries), rows, context.mask)
         score = getattr(self.index, "score_rows", None)
         return None if score is None else list(score(list(context.queries), rows))
