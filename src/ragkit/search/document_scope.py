@@ -64,10 +64,7 @@ class DocumentView:
         whole: np.ndarray | None = None  # documents ranked as wholes (None: all)
         partial_rows: np.ndarray | None = None  # allowed rows of documents the mask cuts through
         if mask is not None:
-            n_live = np.bincount(codes[live], minlength=n_docs)
-            n_allowed = np.bincount(codes[live & mask], minlength=n_docs)
-            whole = (n_allowed == n_live) & (n_live > 0)
-            cut = (n_allowed > 0) & ~whole
+            whole, cut = _whole_and_cut(codes, n_docs, live, mask)
             partial_rows = mask & live & cut[codes] if cut.any() else None
         kwargs = {"trace": trace} if trace is not None else {}
         documents = view.search_rows(queries, k, whole, **kwargs)
@@ -89,9 +86,8 @@ class DocumentView:
         asked = [np.asarray(r, dtype=np.int64) for r in rows]
         scores = list(view.score_rows(queries, [codes[r] for r in asked]))
         if mask is not None:
-            live = np.asarray(index.alive, dtype=bool)
-            whole = np.bincount(codes[live & mask], minlength=n_docs) == np.bincount(codes[live], minlength=n_docs)
-            cut = [~whole[codes[r]] for r in asked]
+            _, cut_documents = _whole_and_cut(codes, n_docs, np.asarray(index.alive, dtype=bool), mask)
+            cut = [cut_documents[codes[r]] for r in asked]
             if any(c.any() for c in cut):
                 chunk = index.score_rows(queries, [r[c] for r, c in zip(asked, cut, strict=True)])
                 for q, c in enumerate(cut):
@@ -118,3 +114,11 @@ class DocumentView:
         pointer = best_row[found.rows]
         keep = pointer >= 0
         return pointer[keep], found.scores[keep]
+
+
+def _whole_and_cut(codes: np.ndarray, n_docs: int, live: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per document: every live chunk allowed by ``mask`` (ranked as a whole), or only some (the mask cuts through)."""
+    n_live = np.bincount(codes[live], minlength=n_docs)
+    n_allowed = np.bincount(codes[live & mask], minlength=n_docs)
+    whole = (n_allowed == n_live) & (n_live > 0)
+    return whole, (n_allowed > 0) & ~whole

@@ -218,20 +218,12 @@ def row_scores(postings: Postings, weigh: PostingWeigher, n_rows: int, terms: np
     sizes = np.array([r.shape[0] for r in rows], dtype=np.int64)
     wanted = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if nq else np.empty(0, dtype=np.int64)
     wanted_query = np.repeat(np.arange(nq, dtype=np.int64), sizes)
-    keys = wanted_query * n_rows + wanted
-    order = np.argsort(keys, kind="stable")
-    sorted_keys = keys[order]
-    at = np.searchsorted(sorted_keys, query * n_rows + posting_rows)
-    hit = at < sorted_keys.shape[0]
-    hit[hit] = sorted_keys[at[hit]] == (query * n_rows + posting_rows)[hit]
-    sums = np.bincount(at[hit], weights=weights[hit], minlength=sorted_keys.shape[0])
-    scores = np.empty(keys.shape[0], dtype=np.float64)
-    scores[order] = sums
-    # a row asked for twice gets its sum at its first sorted place only: copy it to the others
-    same = np.concatenate([[False], sorted_keys[1:] == sorted_keys[:-1]]) if sorted_keys.size else np.zeros(0, bool)
-    if same.any():
-        first = np.maximum.accumulate(np.where(same, 0, np.arange(sorted_keys.shape[0])))
-        scores[order] = sums[first]
+    asked, where = np.unique(wanted_query * n_rows + wanted, return_inverse=True)  # a row asked twice: one cell
+    found = query * n_rows + posting_rows
+    at = np.searchsorted(asked, found)
+    hit = at < asked.shape[0]
+    hit[hit] = asked[at[hit]] == found[hit]
+    scores = np.bincount(at[hit], weights=weights[hit], minlength=asked.shape[0])[where.ravel()]
     return np.split(scores, np.cumsum(sizes)[:-1]) if nq else []
 
 
