@@ -9,24 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ragkit import BM25Index, BM25Tokenizer
+from ragkit import BM25Index
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25 import kernels
 from ragkit.index.bm25.postings import encode_utf8, utf8_buffers
 from ragkit.index.bm25.query import scratch
 from ragkit.index.bm25.scoring import posting_weights
 
-TOKENIZER = BM25Tokenizer(stemmer=None, stopwords=None)
+from .conftest import TOKENIZER, zipf_corpus
 
 
 def corpus(n_docs: int, seed: int) -> tuple[list[str], list[str]]:
-    rng = np.random.default_rng(seed)
-    words = [f"w{i}" for i in range(80)]
-
-    def text(low: int, high: int) -> str:
-        return " ".join(words[(int(z) - 1) % 80] for z in rng.zipf(1.3, size=int(rng.integers(low, high))))
-
-    return [text(1, 20) for _ in range(n_docs)], [text(1, 5) for _ in range(60)] + ["w0", "w79 w78", "nope"]
+    return zipf_corpus(n_docs, seed, 60, ["w0", "w79 w78", "nope"])
 
 
 def brute_top_k(index: BM25Index, query: str, k: int, allowed: np.ndarray | None, okapi: bool) -> tuple[list[int], np.ndarray]:

@@ -4,7 +4,6 @@ as the local sharded collection does, and reports a shard whose actor is gone or
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -24,15 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 QUERIES = ["cats and dogs", "animals that fly or swim", "legs", "purr sleep day", "unknownword"]
 ACTORS = {"num_cpus": 0.25}  # four shard actors on a 2-CPU test instance
-
-
-@pytest.fixture(scope="module")
-def local_ray() -> Iterator[None]:
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
 
 
 @pytest.fixture(scope="module")
