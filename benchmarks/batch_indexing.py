@@ -5,8 +5,11 @@ Part 1, throughput ratio (real model, real text): the first N SciFact documents 
 exactly those chunk texts (batch 64, normalised) against ragkit's end-to-end
 ``index_corpus`` of the same documents (read JSONL -> chunk -> length-sorted encode ->
 shard files -> FAISS Flat + BM25 -> save), with the model already loaded for both.
-Runs alternate raw / ragkit ``--repeats`` times in one process; the ratio is
-total raw time / total ragkit time (>= 0.9 means ragkit adds under ~10%).
+Raw and ragkit runs are interleaved ``--repeats`` times (default 5) in one process,
+alternating which of the two goes first; each repeat gives a ratio raw seconds / ragkit
+seconds (ragkit's rate over raw encode's: >= 0.9 means ragkit adds under ~10%), and the
+result is the median of those ratios with their min and max (the spread the machine's
+load puts on it).
 
 Part 2, scale (synthetic corpus, HashEmbedder): a JSONL corpus of Zipf-vocabulary
 documents; each build runs in its own subprocess while a sampler records the peak RSS of
@@ -17,7 +20,7 @@ collection), local ``keep_shards`` and Ray ``keep_shards`` at 50k and 200k docum
 
     python benchmarks/batch_indexing.py                     # both parts, full sizes
     python benchmarks/batch_indexing.py --ratio-docs 500 --sizes 5000 20000   # quick
-Writes benchmarks/results/batch_indexing.{json,md}.
+Writes benchmarks/results/batch_indexing.{json,md} from scratch (a skipped part is absent).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import argparse
 import contextlib
 import json
 import os
-import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from run_info import finish, markdown, run_info
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -59,24 +63,39 @@ def ratio_part(docs: int, repeats: int, work: Path) -> dict[str, Any]:
     embedder = ragkit.SentenceTransformerEmbedder(show_progress=False)
     model = embedder.load()
     model.encode(texts[:64], batch_size=64)  # warm-up
-    runs: list[dict[str, float]] = []
-    for r in range(repeats):
+
+    def raw() -> float:
         start = time.perf_counter()
         model.encode(texts, batch_size=64, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False)
-        raw = time.perf_counter() - start
-        out = work / f"ratio-{r}"
+        return time.perf_counter() - start
+
+    def pipeline(r: int) -> tuple[float, Any]:
         start = time.perf_counter()
-        report = index_corpus(corpus, out, chunker=chunker, embedder=embedder, shard_docs=500, progress=False)
-        e2e = time.perf_counter() - start
-        runs.append({"raw_s": raw, "ragkit_s": e2e, "ragkit_embed_s": report.embed_seconds,
-                     "ragkit_finalize_s": report.finalize_seconds})
-        print(f"  repeat {r + 1}: raw encode {raw:.1f}s ({len(texts) / raw:.1f} chunks/s), "
-              f"ragkit end-to-end {e2e:.1f}s ({len(texts) / e2e:.1f} chunks/s)", flush=True)
-    raw_total = sum(x["raw_s"] for x in runs)
-    e2e_total = sum(x["ragkit_s"] for x in runs)
+        report = index_corpus(corpus, work / f"ratio-{r}", chunker=chunker, embedder=embedder, shard_docs=500, progress=False)
+        return time.perf_counter() - start, report
+
+    runs: list[dict[str, Any]] = []
+    for r in range(repeats):  # interleaved, alternating which goes first, so both see the same machine load
+        raw_first = r % 2 == 0
+        if raw_first:
+            raw_s = raw()
+            e2e, report = pipeline(r)
+        else:
+            e2e, report = pipeline(r)
+            raw_s = raw()
+        runs.append({"first": "raw" if raw_first else "ragkit", "raw_s": raw_s, "ragkit_s": e2e,
+                     "ragkit_embed_s": report.embed_seconds, "ragkit_finalize_s": report.finalize_seconds,
+                     "ratio": raw_s / e2e, "load_average": round(os.getloadavg()[0], 2)})
+        print(f"  repeat {r + 1}: raw encode {raw_s:.1f}s ({len(texts) / raw_s:.1f} chunks/s), "
+              f"ragkit end-to-end {e2e:.1f}s ({len(texts) / e2e:.1f} chunks/s), ratio {raw_s / e2e:.3f}", flush=True)
+    ratios = [x["ratio"] for x in runs]
+    import torch
+
     return {"documents": len(documents), "chunks": len(texts), "model": embedder.model_id, "device": str(model.device),
-            "runs": runs, "raw_chunks_per_s": len(texts) * repeats / raw_total,
-            "ragkit_chunks_per_s": len(texts) * repeats / e2e_total, "ratio": raw_total / e2e_total}
+            "torch_threads": torch.get_num_threads(), "repeats": repeats, "runs": runs,
+            "raw_chunks_per_s_median": statistics.median(len(texts) / x["raw_s"] for x in runs),
+            "ragkit_chunks_per_s_median": statistics.median(len(texts) / x["ragkit_s"] for x in runs),
+            "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios)}
 
 
 # -- part 2: scale ---------------------------------------------------------------------------------
@@ -171,45 +190,42 @@ def scale_part(sizes: list[int], configs: list[tuple[str, bool]], shard_docs: in
 
 
 def write_results(result: dict[str, Any]) -> None:
-    """Write the results; a part this run did not measure keeps its earlier recorded result."""
+    """Write this run's results from scratch (a part this run skipped is absent)."""
     RESULTS.mkdir(exist_ok=True)
-    previous = RESULTS / "batch_indexing.json"
-    if previous.is_file():
-        old = json.loads(previous.read_text(encoding="utf-8"))
-        for part in ("ratio", "scale"):
-            if part not in result and part in old:
-                result[part] = old[part]
-                result[f"{part}_command"] = old.get(f"{part}_command", old.get("command"))
     (RESULTS / "batch_indexing.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    lines = ["# Batch indexing", "", f"Machine: {result['machine']} (shared with other jobs while measured).", ""]
+    lines = ["# Batch indexing", "", *markdown(result["run"]), ""]
     ratio = result.get("ratio")
-    if ratio and "ratio" in ratio:
+    if ratio and "ratio_median" in ratio:
         lines += ["## ragkit end-to-end vs raw `SentenceTransformer.encode` (real model, SciFact slice)", "",
-                  f"{ratio['documents']} SciFact documents -> {ratio['chunks']} chunks, {ratio['model']} on {ratio['device']}, "
-                  f"model loaded before timing; {len(ratio['runs'])} alternating repeats. "
-                  f"Command: `{result.get('ratio_command')}`.", "",
-                  "| | chunks/s |", "|---|---:|",
-                  f"| raw encode (same chunk texts) | {ratio['raw_chunks_per_s']:.1f} |",
-                  f"| ragkit index_corpus end-to-end | {ratio['ragkit_chunks_per_s']:.1f} |",
-                  f"| **ratio** (total raw time / total ragkit time) | **{ratio['ratio']:.3f}** |", "",
-                  "| repeat | raw encode (s) | ragkit end-to-end (s) | ratio |", "|---:|---:|---:|---:|"]
-        lines += [f"| {i + 1} | {r['raw_s']:.1f} | {r['ragkit_s']:.1f} | {r['raw_s'] / r['ragkit_s']:.3f} |"
+                  f"{ratio['documents']} SciFact documents -> {ratio['chunks']} chunks, {ratio['model']} on {ratio['device']} "
+                  f"({ratio['torch_threads']} torch threads), model loaded before timing; {ratio['repeats']} interleaved "
+                  "repeats (raw and ragkit back to back, alternating which goes first). Ratio per repeat = raw seconds / "
+                  "ragkit seconds (ragkit's rate over raw encode's).", "",
+                  "| | median | min | max |", "|---|---:|---:|---:|",
+                  f"| raw encode (same chunk texts), chunks/s | {ratio['raw_chunks_per_s_median']:.1f} | "
+                  f"{min(ratio['chunks'] / r['raw_s'] for r in ratio['runs']):.1f} | "
+                  f"{max(ratio['chunks'] / r['raw_s'] for r in ratio['runs']):.1f} |",
+                  f"| ragkit index_corpus end-to-end, chunks/s | {ratio['ragkit_chunks_per_s_median']:.1f} | "
+                  f"{min(ratio['chunks'] / r['ragkit_s'] for r in ratio['runs']):.1f} | "
+                  f"{max(ratio['chunks'] / r['ragkit_s'] for r in ratio['runs']):.1f} |",
+                  f"| **ratio** (raw time / ragkit time) | **{ratio['ratio_median']:.3f}** | {ratio['ratio_min']:.3f} | "
+                  f"{ratio['ratio_max']:.3f} |", "",
+                  "| repeat | first | raw encode (s) | ragkit end-to-end (s) | ratio | load average after |",
+                  "|---:|---|---:|---:|---:|---:|"]
+        lines += [f"| {i + 1} | {r['first']} | {r['raw_s']:.1f} | {r['ragkit_s']:.1f} | {r['ratio']:.3f} | {r['load_average']} |"
                   for i, r in enumerate(ratio["runs"])]
         lines.append("")
     elif ratio:
         lines += [f"Throughput ratio skipped: {ratio.get('skipped')}", ""]
     if result.get("scale"):
         lines += ["## Scale: synthetic corpus, HashEmbedder (measures ragkit's pipeline, not a model)", "",
-                  "Peak RSS is of the whole process tree (for Ray: driver, raylet, GCS and workers), sampled every 0.2 s. "
-                  f"Command: `{result.get('scale_command')}`.", "",
+                  "Peak RSS is of the whole process tree (for Ray: driver, raylet, GCS and workers), sampled every 0.2 s.", "",
                   "| documents | engine | output | chunks | docs/s | peak tree RSS (MB) | driver max RSS (MB) | seconds |",
                   "|---:|---|---|---:|---:|---:|---:|---:|"]
         for r in result["scale"]:
             lines.append(f"| {r['corpus_docs']} | {r['engine']} | {'shards' if r['keep_shards'] else 'merged'} | {r['chunks']} | "
                          f"{r['docs_per_s']:.0f} | {r['peak_tree_rss_mb']:.0f} | {r['driver_max_rss_mb']:.0f} | {r['seconds']:.0f} |")
         lines.append("")
-    if result.get("note"):
-        lines += [result["note"], ""]
     (RESULTS / "batch_indexing.md").write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -220,28 +236,27 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ratio-docs", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved raw/ragkit repeats of the ratio part (>= 5)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[50_000, 200_000])
     parser.add_argument("--shard-docs", type=int, default=5000)
     parser.add_argument("--configs", nargs="+", default=["local:merged", "local:shards", "ray:shards"])
     parser.add_argument("--skip-ratio", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     args = parser.parse_args()
+    if not args.skip_ratio and args.repeats < 5:
+        parser.error("--repeats must be at least 5 (the ratio is a median with its spread)")
     configs = [(c.split(":")[0], c.split(":")[1] == "shards") for c in args.configs]
-    result: dict[str, Any] = {"machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.python_version()}",
-                              "command": "python benchmarks/batch_indexing.py " + " ".join(sys.argv[1:])}
-    for part, skipped in (("ratio", args.skip_ratio), ("scale", args.skip_scale)):
-        if not skipped:
-            result[f"{part}_command"] = result["command"]
+    result: dict[str, Any] = {"run": run_info(["numpy", "torch", "sentence-transformers", "transformers", "faiss-cpu",
+                                               "pyarrow", "ray", "psutil"])}
     with tempfile.TemporaryDirectory(prefix="ragkit-batch-bench-") as tmp:
         work = Path(tmp)
         if not args.skip_ratio:
             print("throughput ratio (real model):", flush=True)
             result["ratio"] = ratio_part(args.ratio_docs, args.repeats, work)
-            write_results(result)
         if not args.skip_scale:
             print("scale (HashEmbedder):", flush=True)
             result["scale"] = scale_part(args.sizes, configs, args.shard_docs, work)
+    finish(result["run"])
     write_results(result)
     print((RESULTS / "batch_indexing.md").read_text())
 

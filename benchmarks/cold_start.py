@@ -7,7 +7,9 @@ opening the collection, importing torch and sentence-transformers, loading the m
 the query, the search itself. It also lists which heavy modules were imported.
 
 Cases: a BM25-only collection (the CLI's default mode falls back to BM25), the same with
-``--mode bm25``, a hybrid collection with ``--mode bm25`` and with the default hybrid mode.
+``--mode bm25``, a hybrid collection with ``--mode bm25``, and with the default hybrid mode twice:
+queries embedded with torch (``--query-backend torch``: the path before the ONNX backend) and
+with the default (ONNX Runtime, the model exported once beforehand — the build step warms it).
 Both collections index this repository's docs/ (built once into ``--work``, the hybrid one with
 the default model).
 
@@ -37,9 +39,13 @@ from run_info import finish, markdown, run_info
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 QUERY = "how do I save an index and open it again?"
-HEAVY = ("torch", "sentence_transformers", "transformers", "faiss", "pandas", "scipy.sparse")
-CASES = (("bm25-only collection, default mode", "bm25", None), ("bm25-only collection, --mode bm25", "bm25", "bm25"),
-         ("hybrid collection, --mode bm25", "hybrid", "bm25"), ("hybrid collection, hybrid", "hybrid", "hybrid"))
+HEAVY = ("torch", "sentence_transformers", "transformers", "onnxruntime", "faiss", "pandas", "scipy.sparse")
+#: (case, collection, --mode, --query-backend)
+CASES = (("bm25-only collection, default mode", "bm25", None, None),
+         ("bm25-only collection, --mode bm25", "bm25", "bm25", None),
+         ("hybrid collection, --mode bm25", "hybrid", "bm25", None),
+         ("hybrid collection, hybrid, queries on torch", "hybrid", "hybrid", "torch"),
+         ("hybrid collection, hybrid (default: queries on ONNX Runtime)", "hybrid", "hybrid", None))
 
 PROBE = r"""
 import sys, time, json
@@ -57,13 +63,20 @@ mark("open collection")
 mode = sys.argv[2]
 if mode == "bm25-fallback":
     mode = "bm25" if not any(i.kind == "vector" for i in col.indexes.values()) else "hybrid"
-if mode != "bm25":
+if mode != "bm25" and sys.argv[5] == "torch":
+    from ragkit.cli.search import use_query_backend
+    use_query_backend(col, "torch")
     import torch
     mark("import torch")
     import sentence_transformers
     mark("import sentence-transformers")
     col.embedder.load()
     mark("load model")
+    vec = col.embed_queries([sys.argv[3]])
+    mark("embed query")
+elif mode != "bm25":
+    col.embedder.onnx_encoder("query")
+    mark("load the ONNX model (checksum, session)")
     vec = col.embed_queries([sys.argv[3]])
     mark("embed query")
 else:
@@ -93,11 +106,16 @@ def build(python: str, work: Path, src: str | None) -> dict[str, Path]:
             extra = ["--no-vectors"] if kind == "bm25" else []
             subprocess.run([python, "-m", "ragkit.cli", "index", str(ROOT / "docs"), str(path), "--no-progress", *extra],
                            check=True, env=_env(src), stdout=subprocess.DEVNULL)
+    # export the default model to ONNX once (the cache every later process reuses), outside the timings
+    subprocess.run([python, "-m", "ragkit.cli", "search", str(out["hybrid"]), QUERY, "-k", "1"], check=True, env=_env(src),
+                   stdout=subprocess.DEVNULL)
     return out
 
 
-def time_command(python: str, collection: Path, mode: str | None, repeats: int, src: str | None) -> dict[str, Any]:
-    cmd = [python, "-m", "ragkit.cli", "search", str(collection), QUERY, "-k", "3", *(["--mode", mode] if mode else [])]
+def time_command(python: str, collection: Path, mode: str | None, backend: str | None, repeats: int,
+                 src: str | None) -> dict[str, Any]:
+    cmd = [python, "-m", "ragkit.cli", "search", str(collection), QUERY, "-k", "3", *(["--mode", mode] if mode else []),
+           *(["--query-backend", backend] if backend else [])]
     walls = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -106,9 +124,10 @@ def time_command(python: str, collection: Path, mode: str | None, repeats: int, 
     return {"median_s": statistics.median(walls), "best_s": min(walls), "runs": walls}
 
 
-def probe(python: str, collection: Path, mode: str | None, src: str | None) -> dict[str, Any]:
+def probe(python: str, collection: Path, mode: str | None, backend: str | None, src: str | None) -> dict[str, Any]:
     spawned = time.time()
-    out = subprocess.run([python, "-c", PROBE, str(collection), mode or "bm25-fallback", QUERY, json.dumps(HEAVY)],
+    out = subprocess.run([python, "-c", PROBE, str(collection), mode or "bm25-fallback", QUERY, json.dumps(HEAVY),
+                          backend or "auto"],
                          check=True, env=_env(src), capture_output=True, text=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     data["steps"] = [["interpreter start", data.pop("spawned_to_start") - spawned], *data["steps"]]
@@ -130,20 +149,22 @@ def main() -> None:
         label, _, rest = spec.partition("=")
         src, _, python = rest.partition("@")
         configs.append((label, str(Path(src).resolve()) if src else None, python or sys.executable))
-    info = run_info(["numpy", "pyarrow", "torch", "sentence-transformers", "transformers", "faiss-cpu", "faiss-gpu", "pandas"])
+    info = run_info(["numpy", "pyarrow", "torch", "sentence-transformers", "transformers", "onnxruntime", "faiss-cpu",
+                     "faiss-gpu", "pandas"])
     args.work.mkdir(parents=True, exist_ok=True)
     collections = build(configs[-1][2], args.work, configs[-1][1])
     walls: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.repeats):  # configurations alternate: the same load for each
-        for name, kind, mode in cases:
+        for name, kind, mode, backend in cases:
             for label, src, python in configs:
-                walls.setdefault((label, name), []).extend(time_command(python, collections[kind], mode, 1, src)["runs"])
+                walls.setdefault((label, name), []).extend(
+                    time_command(python, collections[kind], mode, backend, 1, src)["runs"])
     rows = []
     for label, src, python in configs:
-        for name, kind, mode in cases:
+        for name, kind, mode, backend in cases:
             runs = walls[(label, name)]
             rows.append({"config": label, "src": src, "python": python, "case": name, "median_s": statistics.median(runs),
-                         "best_s": min(runs), "runs": runs, "probe": probe(python, collections[kind], mode, src)})
+                         "best_s": min(runs), "runs": runs, "probe": probe(python, collections[kind], mode, backend, src)})
             print(f"{label} | {name}: median {rows[-1]['median_s']:.2f}s, best {rows[-1]['best_s']:.2f}s", file=sys.stderr)
     write({"run": finish(info), "query": QUERY, "repeats": args.repeats, "rows": rows})
 

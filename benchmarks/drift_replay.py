@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from run_info import finish, markdown, run_info
 
 import ragkit
 from ragkit.eval import default_data_dir, load_beir
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--collection", type=Path, default=Path("indexes/scifact"), help="a saved SciFact collection")
     parser.add_argument("--data", type=Path, default=None, help="folder holding scifact/ and nfcorpus/ (default ../shared/data)")
     args = parser.parse_args()
+    info = run_info(["numpy", "pyarrow", "scipy", "torch", "sentence-transformers", "faiss-cpu"])
     data = args.data or default_data_dir() or Path("../shared/data")
     scifact = list(load_beir(data / "scifact", split="test").queries.values())
     nfcorpus = _queries(data / "nfcorpus", len(scifact))
@@ -85,9 +87,8 @@ def main() -> None:
         replays[name] = {k: result[k] for k in ("queries", "mean_overlap", "top1_same", "same_set")}
         replays[name]["worst_5"] = result["per_query"].slice(0, 5).to_pylist()
 
-    result = {"setup": {"chunks": col.num_chunks, "reference": f"{len(scifact)} SciFact test claims",
-                        "current": f"{len(nfcorpus)} NFCorpus test queries",
-                        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}"},
+    result = {"run": finish(info), "setup": {"chunks": col.num_chunks, "reference": f"{len(scifact)} SciFact test claims",
+                        "current": f"{len(nfcorpus)} NFCorpus test queries"},
               "shift": shift, "control": control, "replay": replays}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "drift_replay.json").write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
@@ -102,9 +103,9 @@ def to_markdown(result: dict[str, Any]) -> str:
     def pair(v: tuple[float, float]) -> str:
         return f"{v[0]:.3f} -> {v[1]:.3f}"
 
-    lines = ["# Drift signals and replay on SciFact traffic", "",
+    lines = ["# Drift signals and replay on SciFact traffic", "", *markdown(result["run"]), "",
              f"HybridRetriever (RRF) over the SciFact collection ({s['chunks']} chunks), all-MiniLM-L6-v2, logged through "
-             f"ObservedRetriever + QueryLog. Machine: {s['machine']}.", "",
+             "ObservedRetriever + QueryLog.", "",
              "## compare_windows", "",
              "| signal | SciFact -> NFCorpus (off-domain) | SciFact 1st half -> 2nd half (control) |", "|---|---|---|"]
     sh, co = result["shift"], result["control"]

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,8 @@ from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from run_info import finish, markdown, run_info
 
 import ragkit
 from ragkit import Collection, HybridRetriever, Principal
@@ -61,6 +62,7 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--dimension", type=int, default=64)
     args = parser.parse_args()
+    info = run_info(["numpy", "faiss-cpu", "pyarrow"])
 
     started = time.perf_counter()
     docs = synthetic_documents(args.chunks, seed=0)
@@ -89,12 +91,12 @@ def main() -> None:
         collection.close()
 
     result: dict[str, Any] = {
+        "run": finish(info),
         "setup": {"chunks": args.chunks, "threads": args.threads, "queries_per_thread": args.queries,
                   "distinct_requests": args.distinct, "k": args.k, "embedder": f"HashEmbedder({args.dimension}) - fake",
                   "indexes": "FaissIndex('Flat') + BM25Index() (lucene), RRF, candidates=100",
                   "requests": "all bound to one of 12 principals (access field 'acl'), 1/2 also filtered",
-                  "build_s": round(build_s, 1), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-                  "python": platform.python_version()},
+                  "build_s": round(build_s, 1)},
         "single_thread": {"queries": len(reqs), "seconds": round(single_s, 3), "throughput_qps": round(len(reqs) / single_s, 1)},
         "concurrent": report.to_dict(),
     }
@@ -104,8 +106,10 @@ def main() -> None:
     table = [
         "# Concurrent hybrid-search load",
         "",
+        *markdown(info),
+        "",
         f"{args.chunks:,} one-chunk synthetic documents, Flat + BM25, RRF hybrid, k={args.k}; embedder: "
-        f"HashEmbedder({args.dimension}) (fake, deterministic). {result['setup']['machine']}. Build {build_s:.0f} s.",
+        f"HashEmbedder({args.dimension}) (fake, deterministic). Build {build_s:.0f} s.",
         "",
         "| run | threads | queries | throughput (q/s) | p50 (ms) | p99 (ms) | errors | results differing from single-threaded |",
         "|---|---|---|---|---|---|---|---|",
@@ -113,9 +117,6 @@ def main() -> None:
         f"| concurrent | {c.threads} | {c.queries:,} | {c.throughput_qps} | {c.p50_ms} | {c.p99_ms} | {c.errors} | {c.mismatches} |",
         "",
         "Every request is bound to a principal (access field `acl`); half also carry a metadata filter.",
-        "",
-        f"Reproduce: `python benchmarks/load_hybrid.py --chunks {args.chunks} --threads {args.threads} --queries {args.queries} "
-        f"--distinct {args.distinct}`",
     ]
     (RESULTS / "load_hybrid.md").write_text("\n".join(table) + "\n")
     print("\n".join(table))

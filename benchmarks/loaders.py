@@ -190,8 +190,8 @@ def main() -> None:
         sync = None if args.skip_sync else bench_sync(Path(tmp), args.docs)
     finish(info)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "loaders.json").write_text(json.dumps({"info": info, "pdf": pdfs, "sync": sync}, indent=2) + "\n")
-    lines = [*markdown(info), "", "## PDF extraction", "",
+    (RESULTS / "loaders.json").write_text(json.dumps({"run": info, "pdf": pdfs, "sync": sync}, indent=2) + "\n")
+    lines = ["# Document loaders and incremental sync", "", *markdown(info), "", "## PDF extraction", "",
              "| extractor | file | pages | pages/s | word-order similarity | running headers left | broken hyphenations | headings |",
              "|---|---|---|---|---|---|---|---|"]
     for r in pdfs:

@@ -23,20 +23,16 @@ Writes benchmarks/results/rerank_latency.{json,md}.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from run_info import finish, markdown, run_info
 
 import ragkit
 from ragkit import BM25Index, BM25Retriever, RecursiveChunker
@@ -49,29 +45,6 @@ from ragkit.search import Rerank
 RESULTS = Path(__file__).parent / "results"
 DEPTHS = (10, 20, 50, 100)
 K = 10
-
-
-def run_info() -> dict[str, Any]:
-    """Commit, command, date, load, threads and library versions of this run."""
-    import torch
-
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                                cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    versions = {}
-    for name in ("ragkit", "torch", "transformers", "sentence-transformers", "onnxruntime", "onnx", "numpy", "tokenizers"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {"commit": commit, "command": " ".join([Path(sys.executable).name, *sys.argv]),
-            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-            "load_average_start": os.getloadavg()[0], "torch_threads": torch.get_num_threads(),
-            "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TOKENIZERS_PARALLELISM")},
-            "versions": versions}
 
 
 def minilm_cross_encoder(folder: Path) -> Path:
@@ -155,7 +128,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None, help="BEIR folder (default: the shared scifact)")
     parser.add_argument("--out", default="rerank_latency", help="results name under benchmarks/results")
     args = parser.parse_args()
-    info = run_info()
+    info = run_info(["torch", "transformers", "sentence-transformers", "onnxruntime", "onnx", "numpy", "tokenizers"])
     data = args.data or (default_data_dir() or Path("/work/shared/data")) / "scifact"
     dataset = load_beir(data, split="test")
     queries = [dataset.queries[q] for q in sorted(dataset.queries)[: args.queries]]
@@ -199,22 +172,20 @@ def main() -> None:
     chosen = min(d for d in DEPTHS if d >= 2 * K)
     ratios = {name: {d: base[d]["cpu_median_ms"] / v["cpu_median_ms"] for d, v in res.items() if d in base}
               for name, res in configs.items() if name != "torch bs32 len512"}
-    result = {"run": info, "device": args.device, "queries": len(queries), "k": K, "chunks": col.num_chunks,
+    result = {"run": finish(info), "device": args.device, "torch_threads": threads,
+              "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "TOKENIZERS_PARALLELISM")},
+              "queries": len(queries), "k": K, "chunks": col.num_chunks,
               "model": "all-MiniLM-L6-v2 backbone + fresh 1-logit head (MiniLM-L6 cross-encoder size)",
               "configs": configs, "speedup_vs_torch_bs32_len512": ratios, "default_depth": chosen,
-              "notes": notes, "load_average_end": os.getloadavg()[0], "seconds": time.perf_counter() - start}
+              "notes": notes, "seconds": time.perf_counter() - start}
     write(result, args.out)
 
 
 def write(result: dict[str, Any], name: str) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
-    info = result["run"]
-    lines = [f"# Rerank latency ({result['device']})", "",
-             f"Commit `{info['commit'][:12]}`, {info['date']}, `{info['command']}`.  ",
-             f"{info['machine']}; torch threads {info['torch_threads']}; load average {info['load_average_start']:.1f} at the "
-             f"start, {result['load_average_end']:.1f} at the end; versions: "
-             + ", ".join(f"{k} {v}" for k, v in info["versions"].items() if v) + ".", "",
+    lines = [f"# Rerank latency ({result['device']})", "", *markdown(result["run"]), "",
+             f"Torch threads {result['torch_threads']}. "
              f"{result['model']}; BM25 candidates over {result['chunks']} SciFact chunks (<= 254 tokens); "
              f"{result['queries']} test queries, one per search, k={result['k']}. Per query: the `rerank` stage's wall milliseconds "
              "as measured (trace; inflated by the machine's load), and the estimate for idle cores, the search's process "

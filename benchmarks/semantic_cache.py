@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread: steadier timings on
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import numpy as np
+from run_info import finish, markdown, run_info
 
 import ragkit
 from ragkit.cache import CachedRetriever, SemanticCache
@@ -195,8 +195,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   "seed": args.seed, "k": args.k, "max_entries": args.max_entries, "chunks": col.num_chunks,
                   "requests_by_kind": {kind: int((kinds == kind).sum()) for kind in KINDS},
                   "retriever": "HybridRetriever(rrf, candidates=100), dense all-MiniLM-L6-v2 Flat + BM25 (lucene)",
-                  "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}, one thread, "
-                             f"load average {os.getloadavg()[0]:.1f} at the end"},
+                  "torch_threads": torch.get_num_threads()},
         "configs": configs,
     }
 
@@ -206,10 +205,12 @@ def to_markdown(result: dict[str, Any]) -> str:
     lines = [
         "# Semantic query cache on a SciFact query stream",
         "",
+        *markdown(result["run"]),
+        "",
         f"{s['requests']} requests ({s['distinct_texts']} distinct texts) over {s['claims_requested']} of the {s['claims']} "
         f"SciFact test claims, Zipf s={s['zipf_s']}, original text with p={s['p_original']}, else one of four "
         f"paraphrases; requests by edit: {s['requests_by_kind']}. {s['retriever']}, k={s['k']}, "
-        f"{s['chunks']} chunks, cache max_entries={s['max_entries']}, no TTL. Machine: {s['machine']}.",
+        f"{s['chunks']} chunks, cache max_entries={s['max_entries']}, no TTL; torch threads {s['torch_threads']}.",
         "",
         "Paraphrases (deterministic): `case` lower-cases the claim and replaces its final period with '?'; `swap` exchanges "
         "the two words in the middle; `synonym` replaces the first word found in a fixed 26-entry table (increases->raises, "
@@ -253,7 +254,9 @@ def main() -> None:
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    result = run(args)
+    info = run_info(["numpy", "torch", "sentence-transformers", "transformers", "faiss-cpu", "pyarrow"])
+    result = {"run": info, **run(args)}
+    finish(info)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "semantic_cache.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     md = to_markdown(result)

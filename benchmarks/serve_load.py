@@ -189,7 +189,7 @@ def main() -> None:
                 proc.wait(30)
         collection.close()
     finish(info)
-    out = {"info": info, "settings": {**vars(args), "chunks": chunks, "clients": CLIENTS, "modes": MODES,
+    out = {"run": info, "settings": {**vars(args), "chunks": chunks, "clients": CLIENTS, "modes": MODES,
                                       "embedder": f"HashEmbedder(dimension={args.dimension})", "indexes": "Flat + BM25",
                                       "principal": {"id": PRINCIPAL.id, "groups": sorted(PRINCIPAL.groups)}},
            "server_startup_s": {m: round(s, 2) for m, s in startup.items()}, "rows": rows, "mismatches": mismatches}

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import time
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
+from run_info import finish, markdown, run_info
 
 import ragkit
 from ragkit.eval import default_data_dir, load_beir
@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
+    info = run_info(["numpy", "pyarrow"])
     data = args.data or ((default_data_dir() or Path("../shared/data")) / "scifact")
     claims = list(load_beir(data, split="test").queries.values())
     col = ragkit.Collection.open(args.collection)
@@ -55,12 +56,10 @@ def main() -> None:
     base = np.median(times["off"])
     rows = [{"mode": m, "searches": len(t), "median_us": float(np.median(t) * 1e6), "mean_us": float(np.mean(t) * 1e6),
              "median_overhead_us": float((np.median(t) - base) * 1e6)} for m, t in times.items()]
-    result = {"setup": {"collection_chunks": col.num_chunks, "claims": len(claims), "rounds": args.rounds,
-                        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}, "
-                                   f"load average {os.getloadavg()[0]:.1f} at the end"}, "rows": rows}
-    lines = ["# Trace overhead (BM25Retriever.search, SciFact, k=10)", "",
-             f"{len(claims)} claims x {args.rounds} rounds over {col.num_chunks} chunks; modes interleaved per query. "
-             f"Machine: {result['setup']['machine']}.", "",
+    result = {"run": finish(info), "setup": {"collection_chunks": col.num_chunks, "claims": len(claims), "rounds": args.rounds},
+              "rows": rows}
+    lines = ["# Trace overhead (BM25Retriever.search, SciFact, k=10)", "", *markdown(info), "",
+             f"{len(claims)} claims x {args.rounds} rounds over {col.num_chunks} chunks; modes interleaved per query.", "",
              "| mode | searches | median us | mean us | median overhead us |", "|---|---|---|---|---|"]
     lines += [f"| {r['mode']} | {r['searches']} | {r['median_us']:.1f} | {r['mean_us']:.1f} | {r['median_overhead_us']:+.1f} |"
               for r in rows]

@@ -13,8 +13,11 @@ from ragkit.embedding import DEFAULT_MODEL_SHA256, CachedEmbedder
 def test_fingerprint_and_cached_vectors_match_the_model(tmp_path: Path) -> None:
     model = SentenceTransformerEmbedder(query_prompt="query: ", batch_size=8)
     fp = model.cache_fingerprint("query")
+    # backend="auto": queries run on ONNX Runtime, and the fingerprint says so (their last bits differ from torch's)
     assert fp == {"model": "sentence-transformers/all-MiniLM-L6-v2", "weights_sha256": DEFAULT_MODEL_SHA256,
-                  "prompt": "query: ", "normalize": True, "max_seq_length": 256}
+                  "prompt": "query: ", "normalize": True, "max_seq_length": 256, "backend": "onnx"}
+    assert "backend" not in model.cache_fingerprint("document")
+    assert "backend" not in SentenceTransformerEmbedder(query_prompt="query: ", backend="torch").cache_fingerprint("query")
     assert model.cache_fingerprint("document")["prompt"] == ""
     texts = ["BM25 ranks documents by term statistics.", "Dense retrieval embeds queries and passages."]
     direct = model.embed_documents(texts)

@@ -49,8 +49,8 @@ def test_query_and_document_prompts_differ(embedder: SentenceTransformerEmbedder
     q, d = embedder.embed_queries(text), embedder.embed_documents(text)
     assert not np.allclose(q, d)
     plain = SentenceTransformerEmbedder()
-    plain._model = embedder.load()  # same weights, no prompts
-    np.testing.assert_allclose(plain.embed_queries(text), plain.embed_documents(text))
+    plain._model = embedder.load()  # same weights, no prompts (queries on ONNX Runtime: equal to float32 rounding)
+    np.testing.assert_allclose(plain.embed_queries(text), plain.embed_documents(text), atol=1e-6)
 
 
 def test_embeddings_are_deterministic_and_batch_independent(embedder: SentenceTransformerEmbedder) -> None:

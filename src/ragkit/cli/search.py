@@ -32,6 +32,9 @@ def add_parser(sub: Any) -> None:
     search.add_argument("--filter", default=None, help='metadata filter as JSON, e.g. \'{"format": "md"}\'')
     search.add_argument("--json", action="store_true", help="print hits as JSON lines")
     search.add_argument("--trace", action="store_true", help="print per-stage timings and leg candidate counts (stderr)")
+    search.add_argument("--query-backend", choices=("auto", "torch", "onnx"), default=None,
+                        help="embed the queries with torch or ONNX Runtime (no torch import); default: what the "
+                             "collection records, normally auto = ONNX Runtime when installed")
     add_stage_arguments(search)
 
 
@@ -66,6 +69,17 @@ def fusion_from_args(args: argparse.Namespace) -> Any:
     return ScoreFusion(weights=weights, normalization="minmax" if args.fusion == "score" else "zscore")
 
 
+def use_query_backend(collection: Any, backend: str | None) -> None:
+    """Embed ``collection``'s queries with ``backend`` (when asked, and its embedder is a sentence-transformers one)."""
+    from ragkit.embedding import SentenceTransformerEmbedder
+
+    if backend is None:
+        return
+    for part in getattr(collection, "shards", [collection]):
+        if isinstance(part.embedder, SentenceTransformerEmbedder) and part.embedder.config.backend != backend:
+            part.embedder = SentenceTransformerEmbedder.from_config({**part.embedder.get_config(), "backend": backend})
+
+
 def run(args: argparse.Namespace) -> int:
     from ragkit import InputError
     from ragkit.store import open_collection
@@ -76,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--filter is not valid JSON: {exc}") from exc
     queries = read_queries(args.queries, args.queries_file)
     collection = open_collection(args.collection)
+    use_query_backend(collection, args.query_backend)
     mode = args.mode
     if mode != "bm25" and not any(i.kind == "vector" for i in collection.indexes.values()):
         if mode == "dense":

@@ -12,7 +12,7 @@ import pyarrow.ipc as ipc
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.faults import checkpoint
 
-__all__ = ["FULL_VALIDATION_BYTES", "write_table", "read_table", "column_numpy", "fsync_path"]
+__all__ = ["FULL_VALIDATION_BYTES", "write_table", "read_table", "column_numpy", "to_numpy", "array_numpy", "from_numpy", "fsync_path"]
 
 #: Files up to this size are validated in full on read (offsets, UTF-8, nested lengths: one pass
 #: over the data); larger ones, memory-mapped so that opening stays fast, get Arrow's structural
@@ -73,6 +73,62 @@ def column_numpy(table: pa.Table, name: str, *, source: str = "an Arrow file") -
         raise CorruptIndexError(f"{source}: column {name!r} has type {kind}, expected numbers.")
     if column.null_count:
         raise CorruptIndexError(f"{source}: column {name!r} holds {column.null_count} nulls.")
-    if column.num_chunks == 1:
-        return column.chunk(0).to_numpy(zero_copy_only=False)
-    return column.to_numpy()
+    return to_numpy(column)
+
+
+_NUMPY_TYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+                pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32, pa.uint64(): np.uint64,
+                pa.float16(): np.float16, pa.float32(): np.float32, pa.float64(): np.float64}
+
+
+_ARROW_TYPES = {np.dtype(v): k for k, v in _NUMPY_TYPES.items()}
+
+
+def to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A numeric or bool Arrow array (or chunked array) as numpy: :func:`array_numpy` per chunk."""
+    if isinstance(values, pa.ChunkedArray):
+        if values.num_chunks == 1:
+            return array_numpy(values.chunk(0))
+        return array_numpy(values.combine_chunks())
+    return array_numpy(values)
+
+
+def from_numpy(values: np.ndarray) -> pa.Array:
+    """A 1-d numeric or bool numpy array as an Arrow array without pyarrow's pandas-aware conversion (see
+    :func:`array_numpy`); zero-copy for numbers."""
+    values = np.ascontiguousarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"from_numpy takes a 1-d array, got shape {values.shape}")
+    if values.dtype == np.bool_:
+        return pa.Array.from_buffers(pa.bool_(), len(values), [None, pa.py_buffer(np.packbits(values, bitorder="little"))])
+    kind = _ARROW_TYPES.get(values.dtype)
+    if kind is None:
+        return pa.array(values)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
+def array_numpy(array: pa.Array, *, fill: int | float | None = None) -> np.ndarray:
+    """A numeric or bool Arrow array as numpy, straight from its buffers (zero-copy for null-free numbers).
+
+    ``fill`` replaces nulls (numbers only). pyarrow's own ``to_numpy`` and ``fill_null`` with a Python
+    scalar import pandas when it is installed (~0.3 s), which opening a collection or a first search must
+    not pay; other types, and nulls without ``fill``, still go through pyarrow.
+    """
+    numeric = array.type in _NUMPY_TYPES
+    if not (numeric or pa.types.is_boolean(array.type)) or (array.null_count and (fill is None or not numeric)):
+        return array.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+    validity, data = array.buffers()[:2]
+    if data is None:  # an empty array may have no data buffer
+        return np.empty(0, dtype=_NUMPY_TYPES[array.type] if numeric else bool)
+    if not numeric:
+        return _bits(data, array.offset, len(array))
+    dtype = np.dtype(_NUMPY_TYPES[array.type])
+    values = np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+    if array.null_count and validity is not None:
+        values = np.where(_bits(validity, array.offset, len(array)), values, np.asarray(fill, dtype=dtype))
+    return values
+
+
+def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    bits = np.unpackbits(np.frombuffer(buffer, dtype=np.uint8), bitorder="little")
+    return bits[offset:offset + length].astype(bool)

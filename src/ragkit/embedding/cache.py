@@ -26,6 +26,7 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.atomic import write_bytes_atomic
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import Embedder
@@ -264,5 +265,5 @@ def _vectors_of(table: pa.Table) -> np.ndarray:
     column = table.column("vector").combine_chunks()
     if not pa.types.is_fixed_size_list(column.type):
         raise ValueError("the 'vector' column is not a fixed-size list")
-    flat = column.values.to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    flat = to_numpy(column.values).astype(np.float32, copy=False)
     return np.array(flat.reshape(len(table), column.type.list_size))

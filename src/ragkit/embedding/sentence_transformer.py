@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ragkit.core.documents import check_unicode
-from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.errors import ConfigError, InputError, MissingDependencyError, ModelIntegrityError
 from ragkit.core.validation import check_choice, check_config, check_int, check_str
 from ragkit.embedding.default_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, default_model_path, is_default_model
 from ragkit.embedding.prompts import default_prompts
@@ -21,12 +21,16 @@ from ragkit.embedding.prompts import default_prompts
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from ragkit.embedding.onnx_model import ModelSpec, OnnxEncoder
+
 __all__ = ["SentenceTransformerConfig", "SentenceTransformerEmbedder"]
 
 logger = logging.getLogger(__name__)
 
 Device = Literal["auto", "cpu", "cuda", "mps"]
 _DEVICES = ("auto", "cpu", "cuda", "mps")
+Backend = Literal["auto", "torch", "onnx"]
+_BACKENDS = ("auto", "torch", "onnx")
 #: Show a progress bar when encoding at least this many texts (unless told otherwise).
 _PROGRESS_THRESHOLD = 2048
 
@@ -42,6 +46,7 @@ class SentenceTransformerConfig:
     max_seq_length: int | None = None
     device: Device = "auto"
     show_progress: bool | None = None
+    backend: Backend = "auto"
 
     def __post_init__(self) -> None:
         owner = "SentenceTransformerEmbedder"
@@ -55,6 +60,10 @@ class SentenceTransformerConfig:
         if self.max_seq_length is not None:
             object.__setattr__(self, "max_seq_length", check_int(owner, "max_seq_length", self.max_seq_length, low=1))
         check_choice(owner, "device", self.device, _DEVICES)
+        check_choice(owner, "backend", self.backend, _BACKENDS)
+        if self.backend == "onnx" and self.device not in ("auto", "cpu"):
+            raise ConfigError(f"The 'device' parameter of {owner} must be 'auto' or 'cpu' with backend='onnx' "
+                              f"(ONNX Runtime runs on the CPU here). Got {self.device!r} instead.")
         if self.show_progress is not None and not isinstance(self.show_progress, bool):
             raise ConfigError(
                 f"The 'show_progress' parameter of {owner} must be True, False or None. "
@@ -69,6 +78,14 @@ class SentenceTransformerEmbedder:
     package after its weights' sha256 is verified; any other name or path goes through
     the usual ``SentenceTransformer(name)`` route (the Hugging Face hub when online).
     The model loads on first use (or :meth:`load`), on CUDA when available.
+
+    ``backend``: ``"torch"`` runs sentence-transformers; ``"onnx"`` runs the model exported
+    once to ONNX (cached under the ragkit cache folder, keyed by the weights' sha256, checked
+    against torch when exported) with ONNX Runtime and ``tokenizers``, importing no torch
+    (:mod:`ragkit.embedding.onnx_model`); ``"auto"`` (the default) embeds **queries** with ONNX
+    when ``onnxruntime`` is installed and the model is one it supports, else with torch, and
+    **documents** always with torch (faster in batches, and on a GPU). The vectors agree
+    (cosine 1.00000 for the default model), so the backend is not part of :attr:`model_id`.
 
     ``query_prompt`` / ``document_prompt`` default to ``None``: the instruction prefix the
     model family expects (see :func:`ragkit.embedding.prompts.default_prompts`, e.g. bge's
@@ -95,6 +112,8 @@ class SentenceTransformerEmbedder:
         self.config = SentenceTransformerConfig(model=model, **options)
         self._model: SentenceTransformer | None = None
         self._weights_sha256: str | None = None
+        self._onnx: OnnxEncoder | None = None
+        self._onnx_refused = False
         self._lock = threading.Lock()
 
     @classmethod
@@ -157,16 +176,23 @@ class SentenceTransformerEmbedder:
     def cache_fingerprint(self, mode: Literal["query", "document"]) -> dict[str, Any]:
         """Everything that decides the vector of a text in ``mode``: the key of an embedding cache."""
         check_choice("SentenceTransformerEmbedder.cache_fingerprint", "mode", mode, ("query", "document"))
-        return {
+        onnx = self.onnx_encoder(mode)
+        fingerprint = {
             "model": self.model_name,
-            "weights_sha256": self.weights_sha256(),
+            "weights_sha256": self.weights_sha256() if onnx is None else onnx.meta["weights_sha256"],
             "prompt": self.query_prompt if mode == "query" else self.document_prompt,
             "normalize": True,
-            "max_seq_length": self.max_seq_length,
+            "max_seq_length": self.max_seq_length if onnx is None else onnx.max_seq_length,
         }
+        if onnx is not None:
+            fingerprint["backend"] = "onnx"
+        return fingerprint
 
     @property
     def dimension(self) -> int:
+        spec = self._onnx_spec()
+        if spec is not None:
+            return spec.dimension
         model = self.load()
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         dim = getter()
@@ -176,11 +202,91 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_seq_length(self) -> int:
+        spec = self._onnx_spec()
+        if spec is not None:
+            return self.config.max_seq_length or spec.max_seq_length
         return int(self.load().max_seq_length or 0)
 
     @property
     def device(self) -> str:
+        """Where documents are embedded (queries with ``backend="auto"`` may run on ONNX Runtime's CPU)."""
+        if self.config.backend == "onnx":
+            return "cpu"
         return str(self.load().device)
+
+    def onnx_encoder(self, mode: Literal["query", "document"]) -> OnnxEncoder | None:
+        """The ONNX Runtime encoder that embeds texts in ``mode``, or ``None`` where torch does.
+
+        The first call finds the exported model in the cache or exports it (which imports
+        torch once). With ``backend="auto"`` a model the ONNX path cannot take, or a missing
+        ``onnxruntime``, means torch embeds the queries; with ``backend="onnx"`` it raises.
+
+        Raises:
+            MissingDependencyError: ``backend="onnx"`` without ``onnxruntime``.
+            ConfigError / ModelIntegrityError: ``backend="onnx"`` and the model cannot be exported or
+                its export disagrees with torch.
+        """
+        backend = self.config.backend
+        if backend == "torch" or (backend == "auto" and (mode == "document" or self.config.device not in ("auto", "cpu"))):
+            return None
+        if self._onnx is None and not self._onnx_refused:
+            with self._lock:
+                if self._onnx is None and not self._onnx_refused:
+                    try:
+                        self._onnx = self._load_onnx()
+                    except (ConfigError, MissingDependencyError, ModelIntegrityError) as exc:
+                        if backend == "onnx":
+                            raise
+                        logger.info("queries of %s are embedded with torch: %s", self.config.model, exc)
+                        self._onnx_refused = True
+        return self._onnx
+
+    def _onnx_spec(self) -> ModelSpec | None:
+        """The model as the ONNX path sees it, when the ONNX path embeds something and no torch model is loaded."""
+        if self.config.backend == "torch" or self._model is not None or self._onnx_refused:
+            return None
+        if self._onnx is not None:
+            return self._onnx.spec
+        from ragkit.embedding.onnx_model import describe_model
+
+        try:
+            return describe_model(self._model_folder()[0])
+        except (ConfigError, MissingDependencyError) as exc:
+            if self.config.backend == "onnx":
+                raise
+            logger.info("queries of %s are embedded with torch: %s", self.config.model, exc)
+            self._onnx_refused = True
+            return None
+
+    def _model_folder(self) -> tuple[Path, str | None]:
+        """The model's local folder and, for the verified default model, its weights' sha256."""
+        if is_default_model(self.config.model):
+            return default_model_path(verify=True), DEFAULT_MODEL_SHA256
+        if Path(self.config.model).is_dir():
+            return Path(self.config.model), None
+        from ragkit.core.deps import require
+
+        hub = require("huggingface_hub", package="huggingface-hub")
+        try:
+            return Path(hub.snapshot_download(self.config.model)), None
+        except Exception as exc:
+            raise ConfigError(f"backend='onnx' needs the model's files; {self.config.model!r} could not be found "
+                              f"locally or on the Hugging Face hub ({type(exc).__name__}: {exc}).") from exc
+
+    def _load_onnx(self) -> OnnxEncoder:
+        from ragkit.core.hashing import sha256_file
+        from ragkit.embedding.cache import default_cache_dir
+        from ragkit.embedding.onnx_model import OnnxEncoder, check_export, describe_model, weights_file
+
+        folder, key = self._model_folder()
+        spec = describe_model(folder)
+        key = key or sha256_file(weights_file(folder))
+        exported = default_cache_dir() / "onnx" / key
+        if check_export(exported, key) is None:
+            from ragkit.embedding.onnx_export import onnx_folder
+
+            exported = onnx_folder(spec, key, default_cache_dir())
+        return OnnxEncoder(exported, max_seq_length=self.config.max_seq_length)
 
     def load(self) -> SentenceTransformer:
         """Load the model once (thread-safe) and return it."""
@@ -206,20 +312,24 @@ class SentenceTransformerEmbedder:
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         """Embed passages with the document prompt; returns float32 (n, dimension), unit rows."""
-        return self._encode(texts, self.document_prompt)
+        return self._encode(texts, self.document_prompt, "document")
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries with the query prompt; returns float32 (n, dimension), unit rows."""
-        return self._encode(texts, self.query_prompt)
+        return self._encode(texts, self.query_prompt, "query")
 
-    def _encode(self, texts: Sequence[str], prompt: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prompt: str, mode: Literal["query", "document"]) -> np.ndarray:
         texts = check_texts(texts)
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)
-        model = self.load()
         progress = self.config.show_progress
         if progress is None:
             progress = len(texts) >= _PROGRESS_THRESHOLD
+        onnx = self.onnx_encoder(mode)
+        if onnx is not None:
+            return onnx.encode([prompt + t for t in texts] if prompt else texts, batch_size=self.config.batch_size,
+                               progress=progress)
+        model = self.load()
         vectors = model.encode(
             texts,
             prompt=prompt or None,

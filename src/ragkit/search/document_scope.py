@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.results import Candidates
 from ragkit.core.topk import top_k
 
@@ -50,7 +51,7 @@ class DocumentView:
         with self._lock:
             if self._key != key or self._value is None:
                 codes_array = pc.dictionary_encode(table.column("doc_id")).combine_chunks().indices
-                codes = np.asarray(codes_array.to_numpy(zero_copy_only=False), dtype=np.int64)
+                codes = np.asarray(to_numpy(codes_array), dtype=np.int64)
                 n_docs = int(codes.max()) + 1 if codes.size else 0
                 self._value = (index.grouped(codes, n_docs), codes, n_docs)
                 self._key = key

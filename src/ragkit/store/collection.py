@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.arrow_io import from_numpy
 from ragkit.core.errors import AccessError, IndexFormatError, InputError, ModelMismatchError, RagkitError
 from ragkit.core.protocols import Embedder, IndexKind, SearchIndex
 from ragkit.core.results import Candidates, Hit
@@ -120,8 +121,7 @@ class Collection:
     @property
     def num_documents(self) -> int:
         import pyarrow.compute as pc
-
-        doc_ids = pc.filter(self.chunks.column("doc_id"), pa.array(self._alive))
+        doc_ids = pc.filter(self.chunks.column("doc_id"), from_numpy(self._alive))
         return int(pc.count_distinct(doc_ids).as_py())
 
     def __len__(self) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.errors import FilterError, InputError
 from ragkit.core.validation import INT64_MAX, INT64_MIN
 
@@ -57,7 +58,7 @@ def filter_mask(table: pa.Table, filters: Filter | None) -> np.ndarray | None:
         return None
     check_filter(filters)
     expression = _compile(table, filters)
-    return np.asarray(pc.fill_null(expression, False).to_numpy(zero_copy_only=False), dtype=bool)
+    return np.asarray(to_numpy(pc.fill_null(expression, False)), dtype=bool)
 
 
 def check_filter(filters: Any) -> None:
@@ -207,7 +208,7 @@ def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) 
         if is_list:  # any element of the row's list is among values
             flat = pc.list_flatten(column)
             parents = pc.list_parent_indices(column)
-            member = pc.is_in(flat, value_set=pa.array(values)).to_numpy(zero_copy_only=False)
+            member = to_numpy(pc.is_in(flat, value_set=pa.array(values)))
             rows = np.zeros(len(column), dtype=bool)
             rows[np.asarray(parents)[member]] = True
             return pa.array(rows)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragkit.chunking.batch import chunk_documents
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.documents import Chunk, Document, check_metadata_item, validate_documents
 from ragkit.core.errors import EmptyCorpusError, InputError
 from ragkit.store.chunks import chunks_to_table
@@ -69,10 +70,10 @@ def rows_for_ids(table: pa.Table, alive: np.ndarray, *, chunk_ids_: Any = None, 
             continue
         wanted = pa.array(_id_list(ids, what), type=pa.string())
         values = chunk_ids(table) if column is None else table.column(column)
-        hit = np.asarray(pc.is_in(values, value_set=wanted).to_numpy(zero_copy_only=False), dtype=bool) & alive
+        hit = np.asarray(to_numpy(pc.is_in(values, value_set=wanted)), dtype=bool) & alive
         if not missing_ok:
             live_values = pc.filter(values, pa.array(alive))
-            known = np.asarray(pc.is_in(wanted, value_set=live_values.combine_chunks()).to_numpy(zero_copy_only=False), dtype=bool)
+            known = np.asarray(to_numpy(pc.is_in(wanted, value_set=live_values.combine_chunks())), dtype=bool)
             if not known.all():
                 unknown = np.asarray(wanted.to_pylist(), dtype=object)[~known]
                 raise InputError(
@@ -181,7 +182,7 @@ def refuse_existing(table: pa.Table, alive: np.ndarray, chunks: Sequence[Chunk])
     """
     ids = pa.array([f"{c.doc_id}#{c.position}" for c in chunks], type=pa.string())
     live = pc.filter(chunk_ids(table), pa.array(alive)).combine_chunks()
-    clash = np.asarray(pc.is_in(ids, value_set=live).to_numpy(zero_copy_only=False), dtype=bool)
+    clash = np.asarray(to_numpy(pc.is_in(ids, value_set=live)), dtype=bool)
     if clash.any():
         shown = _show(np.asarray(ids.to_pylist(), dtype=object)[clash])
         raise InputError(f"Chunk ids already in this collection: {shown}. Use upsert(...) to replace them, or delete them first.")

@@ -73,7 +73,14 @@ def test_reranks_a_search_by_its_scores(tiny: Path, collection: ragkit.Collectio
     texts = collection.chunks.column("text").to_pylist()
     for query, before, got in zip(QUERIES[:2], fused, hits, strict=True):
         scores = reranker.score([query] * len(before), [texts[r] for r in before.rows.tolist()])
-        assert [h.chunk_row for h in got] == before.rows[np.argsort(-scores, kind="stable")][:4].tolist()
+        # the tiny random model scores many texts within 1e-9 of each other, and a score moves by that much with
+        # the batch it is computed in: compare scores to a tolerance, not the order of near-ties
+        expected = dict(zip(before.rows.tolist(), scores.tolist(), strict=True))
+        got_rows, got_scores = [h.chunk_row for h in got], np.array([h.score for h in got])
+        assert len(got_rows) == 4 and set(got_rows) <= set(expected)
+        assert np.all(np.diff(got_scores) <= 1e-7)
+        np.testing.assert_allclose(got_scores, [expected[r] for r in got_rows], atol=1e-7)
+        np.testing.assert_allclose(got_scores, np.sort(scores)[::-1][:4], atol=1e-7)
 
 
 def test_a_bi_encoder_is_not_a_cross_encoder(tmp_path: Path) -> None:

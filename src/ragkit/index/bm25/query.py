@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ragkit.core.arrow_io import array_numpy
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
 from ragkit.index.bm25.postings import Postings, encode_utf8, utf8_buffers
@@ -150,7 +151,7 @@ def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[st
         return np.empty(0, dtype=np.int64), q_indptr
     vocabulary = terms.slice(0, n_terms) if isinstance(terms, pa.Array) else pa.array(terms[:n_terms], pa.string())
     found = pc.index_in(pa.array(flat, pa.string()), value_set=vocabulary)
-    ids = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    ids = array_numpy(found, fill=-1).astype(np.int64, copy=False)
     known = ids >= 0
     owner = np.repeat(np.arange(nq), [len(q) for q in tokens])
     np.cumsum(np.bincount(owner[known], minlength=nq), out=q_indptr[1:])

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.errors import CorruptIndexError, InputError
 from ragkit.index.bm25.scoring import idf
 
@@ -109,7 +110,7 @@ class CorpusStats:
         if len(terms) == 0:
             return cls(terms, np.empty(0, dtype=np.int64), n_docs, total_len)
         encoded = pc.dictionary_encode(terms)
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        codes = to_numpy(encoded.indices).astype(np.int64, copy=False)
         # float64 sums are exact for counts below 2**53
         df = np.bincount(codes, weights=np.concatenate([p.df for p in parts]), minlength=len(encoded.dictionary))
         return cls(encoded.dictionary, df.astype(np.int64), n_docs, total_len)
@@ -136,7 +137,7 @@ class CorpusStats:
             raise CorruptIndexError(f"BM25 corpus statistics: malformed table ({exc}).") from exc
         if terms.null_count or df_column.null_count:
             raise CorruptIndexError("BM25 corpus statistics: null terms or document frequencies.")
-        df = df_column.to_numpy(zero_copy_only=False).astype(np.int64)
+        df = to_numpy(df_column).astype(np.int64)
         if len(terms) and pc.count_distinct(terms).as_py() != len(terms):
             raise CorruptIndexError("BM25 corpus statistics: a term is listed twice.")
         if df.size and (int(df.min()) < 0 or int(df.max()) > n_docs):
@@ -163,8 +164,8 @@ def _lookup(terms: pa.Array, value_set: pa.Array) -> tuple[np.ndarray, np.ndarra
     if len(terms) == 0 or len(value_set) == 0:
         return np.zeros(len(terms), dtype=bool), np.zeros(len(terms), dtype=np.int64)
     positions = pc.index_in(terms, value_set=value_set)
-    found = positions.is_valid().to_numpy(zero_copy_only=False)
-    return found, pc.fill_null(positions, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    found = to_numpy(positions.is_valid())
+    return found, to_numpy(pc.fill_null(positions, 0)).astype(np.int64)
 
 
 def _count(value: Any, name: str) -> int:

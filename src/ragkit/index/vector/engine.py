@@ -22,6 +22,7 @@ __all__ = [
     "TRAIN_MIN",
     "TRAIN_PER_LIST",
     "add_vectors",
+    "as_ranked",
     "bitmap_search",
     "codes",
     "exact_search",
@@ -30,6 +31,7 @@ __all__ = [
     "has_parameter",
     "ivf_lists",
     "new_index",
+    "ranked",
     "read_faiss",
     "search_params",
     "skip_polysemous_training",
@@ -188,16 +190,40 @@ def slot_candidates(queries: np.ndarray, scores: np.ndarray, slots: np.ndarray, 
                     vectors: np.ndarray, k: int, *, rescore: bool) -> list[Candidates]:
     """FAISS results (slots) as top-``k`` rows per query: empty and deleted slots dropped,
     scores recomputed from the exact ``vectors`` when ``rescore``."""
-    out = []
-    for q, s, sl in zip(queries, scores, slots, strict=True):
-        keep = sl >= 0
-        rows = slot_row[sl[keep]]
-        live = rows >= 0
-        rows, row_scores = rows[live], s[keep][live].astype(np.float64)
-        if rescore:
-            row_scores = (vectors[rows] @ q).astype(np.float64)
-        out.append(top_k(row_scores, k, rows))
-    return out
+    rows = slot_row[slots]  # an empty slot (-1) reads the last entry: marked -1 below
+    if not rescore and slots.shape == (1, min(slots.shape[1], k)) and as_ranked(scores[0].tolist(), slots[0].tolist(), rows[0].tolist()):
+        return [Candidates(rows[0], scores[0].astype(np.float64))]  # one query (latency-bound): checked on lists
+    rows[slots < 0] = -1
+    if rescore:
+        out = []
+        for q, found in zip(queries, rows, strict=True):
+            found = found[found >= 0]
+            out.append(top_k((vectors[found] @ q).astype(np.float64), k, found))
+        return out
+    return ranked(scores.astype(np.float64), rows, k)
+
+
+def as_ranked(scores: list[float], slots: list[int], rows: list[int]) -> bool:
+    """Whether one query's FAISS line is already what :func:`ranked` makes of it: no empty slot or
+    deleted row, scores strictly descending (a tie is left to :func:`ranked` to order by row)."""
+    return not slots or (min(slots) >= 0 and min(rows) >= 0 and scores == sorted(scores, reverse=True)
+                         and len(set(scores)) == len(scores))
+
+
+def ranked(scores: np.ndarray, rows: np.ndarray, k: int) -> list[Candidates]:
+    """Per line of the ``(queries, width)`` blocks, the best ``k`` of its entries with a row >= 0, as
+    :func:`~ragkit.core.topk.top_k` ranks them (score descending, ties: lower row), in one sort for all lines.
+
+    FAISS returns each line sorted by score already, so when no line has a dropped entry, a tie out of
+    row order or more than ``k`` entries, the blocks are used as they are."""
+    if rows.shape[1] <= k and (rows >= 0).all():
+        before, after = scores[:, :-1], scores[:, 1:]
+        if ((before > after) | ((before == after) & (rows[:, :-1] < rows[:, 1:]))).all():
+            return [Candidates(r, s) for r, s in zip(rows, scores, strict=True)]
+    order = np.lexsort((rows, -scores, rows < 0), axis=1)
+    rows, scores = np.take_along_axis(rows, order, axis=1), np.take_along_axis(scores, order, axis=1)
+    counts = np.minimum((rows >= 0).sum(axis=1), k).tolist()
+    return [Candidates(rows[i, :c], scores[i, :c]) for i, c in enumerate(counts)]
 
 
 def exact_search(queries: np.ndarray, vectors: np.ndarray, rows: np.ndarray, k: int) -> list[Candidates]:

@@ -21,7 +21,7 @@ from ragkit.index.vector.engine import add_vectors, bitmap_search, exact_search,
 from ragkit.index.vector.files import INDEX_FILE, SLOTS_FILE, read_index, read_meta, read_slots, read_vectors, row_slots, write_files
 from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
 from ragkit.index.vector.selection import choose_factory
-from ragkit.index.vector.tuning import RESCORE_GRID, TuningResult, drop_own, exact_truth, found_ids, sweep, tuning_grid
+from ragkit.index.vector.tuning import RESCORE_GRID, TuningResult, drop_own, exact_truth, found_ids, sweep, tuning_grid, tuning_queries
 from ragkit.index.vector.vectors import check_rows, check_vectors
 
 __all__ = ["COMPACT_FRACTION", "EXACT_FILTER_ROWS", "FaissConfig", "FaissIndex"]
@@ -74,6 +74,7 @@ class FaissIndex:
         self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
         self._lock = threading.RLock()
         self._generation = 0  # bumped by every change of the rows or search settings (caches compare it)
+        self._live_at = (-1, False)  # (generation, whether no row is deleted then)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **asdict(self.config)}
@@ -240,8 +241,7 @@ class FaissIndex:
             if alive.size:
                 add_vectors(self._index, np.ascontiguousarray(self._vectors[alive]))
             self._slot_row = alive.astype(np.int64)
-            self._row_slot = np.full(self.n_docs, -1, dtype=np.int64)
-            self._row_slot[alive] = np.arange(alive.size, dtype=np.int64)
+            self._row_slot = row_slots(self._slot_row, self.n_docs)
             self._refresh_gpu()
             self._generation += 1
 
@@ -279,15 +279,14 @@ class FaissIndex:
         hits: a selective filter is answered by exact search over the allowed rows, a broad
         one by FAISS's ID selector, topped up by exact search if it came back short.
         """
-        k = check_k("FaissIndex.search_rows", k)
+        k = k if type(k) is int and 0 < k < 1 << 63 else check_k("FaissIndex.search_rows", k)
         self._require_built()
-        queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=self.dimension)
+        queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=int(self._vectors.shape[1]))
         if allowed is not None and allowed.shape != (self.n_docs,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.n_docs},).")
-        live = self._row_slot >= 0
-        if allowed is None and live.all():
+        if allowed is None and self._all_live():
             return self._search(queries, k, None)
-        mask = live if allowed is None else live & allowed
+        mask = self._row_slot >= 0 if allowed is None else (self._row_slot >= 0) & allowed
         allowed_rows = np.flatnonzero(mask)
         if allowed_rows.size <= EXACT_FILTER_ROWS or self.binary:
             return exact_search(queries, self._vectors, allowed_rows, k)
@@ -299,11 +298,17 @@ class FaissIndex:
                 results[i] = c
         return results
 
+    def _all_live(self) -> bool:
+        """Whether no row is deleted, scanned once per generation (read before the scan: a change during it rescans)."""
+        live_at = self._live_at
+        if live_at[0] != self._generation:
+            live_at = self._live_at = (self._generation, bool((self._row_slot >= 0).all()))
+        return live_at[1]
+
     def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
         """FAISS search (restricted to the rows in ``mask``), slots mapped to rows, re-scored if lossy."""
-        faiss = require("faiss", package="faiss-cpu")
-        fetch = k * self._rescore if self.lossy and self._rescore else k
-        fetch = min(fetch, self.ntotal)
+        rescore = bool(self._rescore and self.lossy)
+        fetch = min(k * self._rescore if rescore else k, self.ntotal)
         if self.binary:
             dist, slots = self._index.search(np.packbits(queries > 0, axis=1), fetch)
             scores = -dist.astype(np.float64)
@@ -312,8 +317,8 @@ class FaissIndex:
             scores, slots = index.search(queries, fetch)
         else:
             slot_ok = (self._slot_row >= 0) & mask[np.maximum(self._slot_row, 0)]
-            scores, slots = bitmap_search(faiss, self._index, queries, fetch, slot_ok)
-        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=bool(self.lossy and self._rescore))
+            scores, slots = bitmap_search(require("faiss", package="faiss-cpu"), self._index, queries, fetch, slot_ok)
+        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=rescore)
 
     # -- tuning ----------------------------------------------------------------------
     def tune(self, target_recall: float = 0.95, k: int = 10, queries: np.ndarray | None = None,
@@ -332,14 +337,9 @@ class FaissIndex:
         k = check_int("FaissIndex.tune", "k", k, low=1, error=ConfigError)
         self._require_built()
         alive = np.flatnonzero(self._row_slot >= 0)
-        held_out = queries is None
-        query_rows = None
-        if queries is None:
-            rng = np.random.default_rng(seed)
-            query_rows = rng.choice(alive, size=min(sample, alive.size), replace=False)
-            queries = np.ascontiguousarray(self._vectors[query_rows])
+        queries, query_rows = tuning_queries(self._vectors, alive, queries, sample, seed)
         queries = check_vectors(queries, owner="FaissIndex.tune", dimension=self.dimension)
-        extra = 1 if held_out else 0
+        extra = 0 if query_rows is None else 1
         truth = drop_own(exact_truth(queries, self._vectors, alive, k + extra), query_rows, k)
         name, grid = tuning_grid(self._index)
 

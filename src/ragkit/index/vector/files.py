@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from ragkit.core.arrow_io import column_numpy, read_table, write_table
+from ragkit.core.arrow_io import column_numpy, read_table, to_numpy, write_table
 from ragkit.core.deps import require
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.vector.engine import read_faiss
@@ -85,7 +85,7 @@ def read_vectors(directory: Path, dimension: int) -> np.ndarray:
     vectors = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()  # one chunk: zero-copy
     if not pa.types.is_fixed_size_list(vectors.type) or vectors.type.list_size != dimension:
         raise CorruptIndexError(f"{VECTORS_FILE}: expected {dimension}-d vectors.")
-    return vectors.flatten().to_numpy(zero_copy_only=True).reshape(-1, dimension)  # type: ignore[no-any-return]
+    return to_numpy(vectors.flatten()).reshape(-1, dimension)
 
 
 def read_slots(directory: Path) -> np.ndarray:

@@ -14,7 +14,7 @@ from ragkit.core.results import Candidates
 from ragkit.index.vector.engine import has_parameter
 
 __all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "NPROBE_GRID", "EF_SEARCH_GRID", "RESCORE_GRID",
-           "drop_own", "exact_truth", "found_ids", "tuning_grid"]
+           "drop_own", "exact_truth", "found_ids", "tuning_grid", "tuning_queries"]
 
 NPROBE_GRID = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
 EF_SEARCH_GRID = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -111,6 +111,15 @@ def tuning_grid(index: Any) -> tuple[str, list[Any]]:
     if has_parameter(index, "efSearch"):
         return "efSearch", list(EF_SEARCH_GRID)
     return "none", [None]
+
+
+def tuning_queries(vectors: np.ndarray, alive: np.ndarray, queries: Any, sample: int, seed: int) -> tuple[Any, np.ndarray | None]:
+    """The queries of a tuning run and, when none are given, the rows of the ``sample`` stored ``alive`` rows
+    (drawn with ``seed``) that serve as held-out queries instead (``None`` for given queries)."""
+    if queries is not None:
+        return queries, None
+    rows = np.random.default_rng(seed).choice(alive, size=min(sample, alive.size), replace=False)
+    return np.ascontiguousarray(vectors[rows]), rows
 
 
 def exact_truth(queries: np.ndarray, vectors: np.ndarray, alive: np.ndarray, k: int) -> np.ndarray:

@@ -21,6 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ragkit.core.arrow_io import to_numpy
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates, Hit
 from ragkit.core.validation import check_int, check_str
@@ -258,7 +259,7 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
     storage = context.storage
     chunks = storage.chunks
     own = chunks.select(["doc_id"]).take(pa.array(rows, type=pa.int64())).column("doc_id")
-    members = np.flatnonzero(pc.is_in(chunks.column("doc_id"), value_set=pc.unique(own)).to_numpy(zero_copy_only=False))
+    members = np.flatnonzero(to_numpy(pc.is_in(chunks.column("doc_id"), value_set=pc.unique(own))))
     allowed = np.ones(members.size, dtype=bool)
     alive = getattr(storage, "alive", None)
     if alive is not None:
@@ -269,9 +270,9 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
     columns = ["doc_id", "position", "start", "end", "text"] + (["metadata"] if section_field is not None else [])
     table = chunks.select(columns).take(pa.array(members, type=pa.int64()))
     doc_ids = np.asarray(table.column("doc_id").to_pylist(), dtype=object)
-    positions = table.column("position").to_numpy().astype(np.int64)
+    positions = to_numpy(table.column("position")).astype(np.int64)
     order = np.lexsort((positions, doc_ids.astype(str)))
-    starts, ends = table.column("start").to_numpy(), table.column("end").to_numpy()
+    starts, ends = to_numpy(table.column("start")), to_numpy(table.column("end"))
     texts = table.column("text").to_pylist()
     metas = table.column("metadata").to_pylist() if section_field is not None else None
     docs: dict[str, _Doc] = {}
