@@ -285,7 +285,8 @@ class SentenceTransformerEmbedder:
         if check_export(exported, key) is None:
             from ragkit.embedding.onnx_export import onnx_folder
 
-            exported = onnx_folder(spec, key, default_cache_dir())
+            with _quiet_loading():  # the export loads the model with transformers
+                exported = onnx_folder(spec, key, default_cache_dir())
         return OnnxEncoder(exported, max_seq_length=self.config.max_seq_length)
 
     def load(self) -> SentenceTransformer:
