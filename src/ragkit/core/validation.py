@@ -99,6 +99,8 @@ def check_str(owner: str, name: str, value: Any, *, allow_empty: bool = False) -
 
 def check_k(owner: str, k: Any) -> int:
     """Validate the number of hits asked of a search (an int or numpy integer >= 1; returned as ``int``)."""
+    if type(k) is int and 0 < k <= INT64_MAX:  # the common case, checked per query: check_int's verdict, sooner
+        return k
     return check_int(owner, "k", k, low=1, error=InputError)
 
 

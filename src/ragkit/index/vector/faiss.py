@@ -279,7 +279,7 @@ class FaissIndex:
         hits: a selective filter is answered by exact search over the allowed rows, a broad
         one by FAISS's ID selector, topped up by exact search if it came back short.
         """
-        k = k if type(k) is int and 0 < k < 1 << 63 else check_k("FaissIndex.search_rows", k)
+        k = check_k("FaissIndex.search_rows", k)
         self._require_built()
         queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=int(self._vectors.shape[1]))
         if allowed is not None and allowed.shape != (self.n_docs,):
