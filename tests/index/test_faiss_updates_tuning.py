@@ -57,6 +57,27 @@ def test_add_delete_upsert_on_every_index_type(factory: str, tmp_path: Path) -> 
     assert all(r >= 2000 or r == 2 for c in loaded.search_rows(x[:5], k=5) for r in c.rows.tolist())
 
 
+@pytest.mark.parametrize("factory", ["Flat", "HNSW32"])
+def test_upsert_without_deletes_still_fills_k_with_the_exact_top_rows(factory: str, tmp_path: Path) -> None:
+    """An upsert leaves the row's old FAISS slot behind (dead) with nothing deleted: a search must still
+    fill k with live rows, each once, in exact order (found by brute force over the final vectors)."""
+    x = clustered(40)
+    index = FaissIndex(factory, ef_search=64).build(x)
+    replaced = clustered(8, seed=3)
+    index.upsert(list(range(8)), replaced)
+    final = x.copy()
+    final[:8] = replaced
+    queries = clustered(12, seed=5)
+    exact = np.argsort(-(queries @ final.T), axis=1, kind="stable")
+    for reopened in (index, FaissIndex.load(tmp_path, index.get_config()) if index.save(tmp_path) else None):
+        assert reopened is not None
+        for k in (10, 40):
+            for query, found in zip(exact, reopened.search_rows(queries, k=k), strict=True):
+                rows = found.rows.tolist()
+                assert len(rows) == len(set(rows)) == k
+                assert rows == query[:k].tolist()
+
+
 def test_bad_updates_change_nothing() -> None:
     index = FaissIndex().build(clustered(100))
     with pytest.raises(InputError, match="Cannot delete row 100"):

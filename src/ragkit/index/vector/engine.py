@@ -7,6 +7,7 @@ selector, reading a saved index (memory-mapped where possible), IVF extraction.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -29,10 +30,12 @@ __all__ = [
     "extract_ivf",
     "first_line",
     "has_parameter",
+    "live_state",
     "ivf_lists",
     "new_index",
     "ranked",
     "read_faiss",
+    "search_block",
     "search_params",
     "skip_polysemous_training",
     "slot_candidates",
@@ -186,13 +189,46 @@ def bitmap_search(faiss: Any, index: Any, queries: np.ndarray, fetch: int, slot_
     return index.search(queries, fetch, params=params)  # type: ignore[no-any-return]
 
 
+def search_block(index: Any, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``index.search(queries, k)`` for queries already checked by :func:`~ragkit.index.vector.vectors.check_vectors`
+    against the index's dimension: FAISS's SWIG call itself, without its Python wrapper's second round of checks
+    and copies (microseconds a single query pays). Anything but C-contiguous float32 goes through the wrapper."""
+    search_c = getattr(index, "search_c", None)
+    if search_c is None or queries.dtype != np.float32 or not queries.flags.c_contiguous:
+        return index.search(queries, k)  # type: ignore[no-any-return]
+    n = queries.shape[0]
+    scores, slots = np.empty((n, k), dtype=np.float32), np.empty((n, k), dtype=np.int64)
+    ptr = _swig_ptr()
+    search_c(n, ptr(queries), k, ptr(scores), ptr(slots), None)
+    return scores, slots
+
+
+@functools.cache
+def _swig_ptr() -> Any:
+    return require("faiss", package="faiss-cpu").swig_ptr
+
+
+def live_state(slot_row: np.ndarray, row_slot: np.ndarray) -> tuple[bool, bool]:
+    """Whether every FAISS slot holds a live row (no row deleted, no slot left behind by an upsert: an
+    unfiltered FAISS search then fills k), and whether moreover every slot ``i`` holds row ``i`` (as after a
+    build and appends). Every live row has a slot of its own, so with no row deleted and as many slots as
+    rows, no slot is dead."""
+    alive = slot_row.shape[0] == row_slot.shape[0] and bool((row_slot >= 0).all())
+    return alive, alive and bool((slot_row == np.arange(slot_row.shape[0], dtype=np.int64)).all())
+
+
 def slot_candidates(queries: np.ndarray, scores: np.ndarray, slots: np.ndarray, slot_row: np.ndarray,
-                    vectors: np.ndarray, k: int, *, rescore: bool) -> list[Candidates]:
+                    vectors: np.ndarray, k: int, *, rescore: bool, identity: bool = False) -> list[Candidates]:
     """FAISS results (slots) as top-``k`` rows per query: empty and deleted slots dropped,
-    scores recomputed from the exact ``vectors`` when ``rescore``."""
-    rows = slot_row[slots]  # an empty slot (-1) reads the last entry: marked -1 below
-    if not rescore and slots.shape == (1, min(slots.shape[1], k)) and as_ranked(scores[0].tolist(), slots[0].tolist(), rows[0].tolist()):
-        return [Candidates(rows[0], scores[0].astype(np.float64))]  # one query (latency-bound): checked on lists
+    scores recomputed from the exact ``vectors`` when ``rescore``. ``identity``: every slot ``i``
+    holds row ``i`` (``slot_row`` is ``0..n-1``: nothing deleted or moved), so slots are rows."""
+    if not rescore and slots.shape[0] == 1 and slots.shape[1] <= k:  # one query (latency-bound): checked on lists
+        line = scores[0].tolist()
+        if as_ranked(line, slots[0].tolist()):
+            found = slots[0] if identity else slot_row[slots[0]]
+            if identity or min(found.tolist(), default=0) >= 0:  # no deleted row
+                return [Candidates(found, scores[0].astype(np.float64))]
+    rows = slots if identity else slot_row[slots]  # an empty slot (-1) reads the last entry: marked -1 below
     rows[slots < 0] = -1
     if rescore:
         out = []
@@ -203,11 +239,11 @@ def slot_candidates(queries: np.ndarray, scores: np.ndarray, slots: np.ndarray, 
     return ranked(scores.astype(np.float64), rows, k)
 
 
-def as_ranked(scores: list[float], slots: list[int], rows: list[int]) -> bool:
-    """Whether one query's FAISS line is already what :func:`ranked` makes of it: no empty slot or
-    deleted row, scores strictly descending (a tie is left to :func:`ranked` to order by row)."""
-    return not slots or (min(slots) >= 0 and min(rows) >= 0 and scores == sorted(scores, reverse=True)
-                         and len(set(scores)) == len(scores))
+def as_ranked(scores: list[float], slots: list[int]) -> bool:
+    """Whether one query's FAISS line is already ranked as :func:`ranked` ranks it, but for deleted rows
+    (the caller checks those): no empty slot, scores strictly descending (a tie is left to :func:`ranked`
+    to order by row; so is a NaN, which compares unequal to itself)."""
+    return not slots or (min(slots) >= 0 and sorted(set(scores), reverse=True) == scores)
 
 
 def ranked(scores: np.ndarray, rows: np.ndarray, k: int) -> list[Candidates]:

@@ -6,22 +6,32 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
 from ragkit.core.deps import require
-from ragkit.core.errors import ConfigError, CorruptIndexError, EmptyCorpusError, InputError, NotBuiltError
+from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_float, check_int, check_k
 from ragkit.index.vector.config import FaissConfig, config_options
-from ragkit.index.vector.engine import add_vectors, bitmap_search, exact_search, has_parameter, new_index, slot_candidates, train
-from ragkit.index.vector.files import INDEX_FILE, SLOTS_FILE, read_index, read_meta, read_slots, read_vectors, row_slots, write_files
+from ragkit.index.vector.engine import (
+    add_vectors,
+    bitmap_search,
+    exact_search,
+    has_parameter,
+    live_state,
+    new_index,
+    search_block,
+    slot_candidates,
+    train,
+)
+from ragkit.index.vector.files import read_saved, row_slots, write_files
 from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
 from ragkit.index.vector.selection import choose_factory
-from ragkit.index.vector.tuning import RESCORE_GRID, TuningResult, drop_own, exact_truth, found_ids, sweep, tuning_grid, tuning_queries
+from ragkit.index.vector.tuning import TuningResult, drop_own, exact_truth, found_ids, tuning_grid, tuning_queries, widening_sweep
 from ragkit.index.vector.vectors import check_rows, check_vectors
 
 __all__ = ["COMPACT_FRACTION", "EXACT_FILTER_ROWS", "FaissConfig", "FaissIndex"]
@@ -74,7 +84,7 @@ class FaissIndex:
         self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
         self._lock = threading.RLock()
         self._generation = 0  # bumped by every change of the rows or search settings (caches compare it)
-        self._live_at = (-1, False)  # (generation, whether no row is deleted then)
+        self._live_at = (-1, False, False)  # (generation, every slot holds a live row then, slot i holds row i then)
 
     def get_config(self) -> dict[str, Any]:
         return {"type": type(self).__name__, **asdict(self.config)}
@@ -284,7 +294,7 @@ class FaissIndex:
         queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=int(self._vectors.shape[1]))
         if allowed is not None and allowed.shape != (self.n_docs,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.n_docs},).")
-        if allowed is None and self._all_live():
+        if allowed is None and self._live_state()[0]:  # every slot live: FAISS fills k unfiltered
             return self._search(queries, k, None)
         mask = self._row_slot >= 0 if allowed is None else (self._row_slot >= 0) & allowed
         allowed_rows = np.flatnonzero(mask)
@@ -298,27 +308,29 @@ class FaissIndex:
                 results[i] = c
         return results
 
-    def _all_live(self) -> bool:
-        """Whether no row is deleted, scanned once per generation (read before the scan: a change during it rescans)."""
+    def _live_state(self) -> tuple[bool, bool]:
+        """:func:`~ragkit.index.vector.engine.live_state` of the slot maps, computed once per generation
+        (read before the scan: a change during it rescans)."""
         live_at = self._live_at
         if live_at[0] != self._generation:
-            live_at = self._live_at = (self._generation, bool((self._row_slot >= 0).all()))
-        return live_at[1]
+            generation = self._generation
+            live_at = self._live_at = (generation, *live_state(self._slot_row, self._row_slot))
+        return live_at[1], live_at[2]
 
     def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
         """FAISS search (restricted to the rows in ``mask``), slots mapped to rows, re-scored if lossy."""
         rescore = bool(self._rescore and self.lossy)
-        fetch = min(k * self._rescore if rescore else k, self.ntotal)
+        fetch = min(k * self._rescore if rescore else k, self._slot_row.shape[0])  # one entry per FAISS slot: = ntotal
         if self.binary:
             dist, slots = self._index.search(np.packbits(queries > 0, axis=1), fetch)
             scores = -dist.astype(np.float64)
         elif mask is None:
-            index = self._gpu_index if self._gpu_index is not None else self._index
-            scores, slots = index.search(queries, fetch)
+            scores, slots = search_block(self._gpu_index if self._gpu_index is not None else self._index, queries, fetch)
         else:
             slot_ok = (self._slot_row >= 0) & mask[np.maximum(self._slot_row, 0)]
             scores, slots = bitmap_search(require("faiss", package="faiss-cpu"), self._index, queries, fetch, slot_ok)
-        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=rescore)
+        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=rescore,
+                               identity=mask is None and self._live_state()[1])
 
     # -- tuning ----------------------------------------------------------------------
     def tune(self, target_recall: float = 0.95, k: int = 10, queries: np.ndarray | None = None,
@@ -350,15 +362,11 @@ class FaissIndex:
                     set_search_parameter(self._gpu_index, name, value)
             return drop_own(found_ids(self.search_rows(queries, k + extra), k + extra), query_rows, k)
 
-        result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
-        if self.lossy and self._rescore:
-            # compressed codes plateau below the target: re-rank a larger candidate set exactly
-            for factor in (f for f in RESCORE_GRID if f > self._rescore):
-                if result.met:
-                    break
-                self._rescore = factor
-                result = sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0])
-            result = replace(result, rescore=self._rescore)
+        def widen(factor: int) -> None:  # compressed codes plateau below the target: re-rank more candidates exactly
+            self._rescore = factor
+
+        result = widening_sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0],
+                                rescore=self._rescore if self.lossy else 0, widen=widen)
         self.tuning_ = result
         self._generation += 1
         if result.chosen is not None and name != "none":
@@ -384,17 +392,9 @@ class FaissIndex:
         """
         require("faiss", package="faiss-cpu")
         index = cls.from_config(config)
-        index.factory_, dimension, index.tuning_ = read_meta(directory)
-        mappable = not index.binary and "IVF" not in index.factory_  # IVF maps to on-disk lists FAISS cannot copy
-        index._index, index._mapped = read_index(directory, binary=index.binary, mmap=mappable)
-        index._vectors = read_vectors(directory, dimension)
-        index._slot_row = read_slots(directory)
-        n_rows, ntotal = index._vectors.shape[0], int(index._index.ntotal)
-        if index._slot_row.shape[0] != ntotal or (index._slot_row >= n_rows).any():
-            raise CorruptIndexError(f"{SLOTS_FILE}: does not match {INDEX_FILE} ({ntotal} slots) and {n_rows} rows.")
-        index._row_slot = row_slots(index._slot_row, n_rows)
-        if int(index._index.d) != dimension:
-            raise CorruptIndexError(f"{INDEX_FILE}: dimension {index._index.d}, the manifest says {dimension}.")
+        saved = read_saved(directory, binary=index.binary)
+        index.factory_, index.tuning_, index._index, index._mapped = saved.factory, saved.tuning, saved.index, saved.mapped
+        index._vectors, index._slot_row, index._row_slot = saved.vectors, saved.slot_row, saved.row_slot
         index._apply_search_params()
         index._refresh_gpu()
         return index

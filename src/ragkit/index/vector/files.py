@@ -8,6 +8,7 @@ list per row), ``slots.arrow`` (the row of each FAISS slot, -1 when deleted) and
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,8 @@ from ragkit.index.vector.engine import read_faiss
 from ragkit.index.vector.header import check_faiss_file
 from ragkit.index.vector.tuning import TuningResult
 
-__all__ = ["INDEX_FILE", "META_FILE", "SLOTS_FILE", "VECTORS_FILE", "read_index", "read_meta", "read_slots", "read_vectors",
-           "row_slots", "write_files"]
+__all__ = ["INDEX_FILE", "META_FILE", "SLOTS_FILE", "VECTORS_FILE", "SavedIndex", "read_index", "read_meta", "read_saved", "read_slots",
+           "read_vectors", "row_slots", "write_files"]
 
 INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE = "vectors.faiss", "vectors.arrow", "slots.arrow", "faiss_meta.json"
 
@@ -99,3 +100,35 @@ def row_slots(slot_row: np.ndarray, n_rows: int) -> np.ndarray:
     live = np.flatnonzero(slot_row >= 0)
     row_slot[slot_row[live]] = live
     return row_slot
+
+
+@dataclass(frozen=True)
+class SavedIndex:
+    """Everything :func:`read_saved` reads back, checked for consistency."""
+
+    factory: str
+    tuning: TuningResult | None
+    index: Any
+    mapped: bool
+    vectors: np.ndarray
+    slot_row: np.ndarray
+    row_slot: np.ndarray
+
+
+def read_saved(directory: Path, *, binary: bool) -> SavedIndex:
+    """The four files read back: the exact vectors memory-mapped, the FAISS file too where its type allows.
+
+    Raises:
+        CorruptIndexError: unreadable or mutually inconsistent files.
+    """
+    factory, dimension, tuning = read_meta(directory)
+    mappable = not binary and "IVF" not in factory  # IVF maps to on-disk lists FAISS cannot copy
+    index, mapped = read_index(directory, binary=binary, mmap=mappable)
+    vectors = read_vectors(directory, dimension)
+    slot_row = read_slots(directory)
+    n_rows, ntotal = vectors.shape[0], int(index.ntotal)
+    if slot_row.shape[0] != ntotal or (slot_row >= n_rows).any():
+        raise CorruptIndexError(f"{SLOTS_FILE}: does not match {INDEX_FILE} ({ntotal} slots) and {n_rows} rows.")
+    if int(index.d) != dimension:
+        raise CorruptIndexError(f"{INDEX_FILE}: dimension {index.d}, the manifest says {dimension}.")
+    return SavedIndex(factory, tuning, index, mapped, vectors, slot_row, row_slots(slot_row, n_rows))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from ragkit.core.deps import require
 from ragkit.core.results import Candidates
 from ragkit.index.vector.engine import has_parameter
 
-__all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "NPROBE_GRID", "EF_SEARCH_GRID", "RESCORE_GRID",
+__all__ = ["TuningPoint", "TuningResult", "recall_at_k", "sweep", "widening_sweep", "NPROBE_GRID", "EF_SEARCH_GRID", "RESCORE_GRID",
            "drop_own", "exact_truth", "found_ids", "tuning_grid", "tuning_queries"]
 
 NPROBE_GRID = (1, 2, 4, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 2048, 4096)
@@ -100,6 +100,22 @@ def sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence
         chosen = max(points, key=lambda p: (p.recall, -p.ms_per_query))
         met = False
     return TuningResult(parameter, chosen.value, target_recall, truth.shape[1], met, n_queries, tuple(points))
+
+
+def widening_sweep(search: Callable[[int], np.ndarray], truth: np.ndarray, grid: Sequence[int], parameter: str,
+                   target_recall: float, *, n_queries: int, rescore: int, widen: Callable[[int], None]) -> TuningResult:
+    """:func:`sweep`; then, for compressed codes re-scored ``rescore`` times over (0: not re-scored), while
+    the target is unmet, ``widen(factor)`` the exact re-scoring through :data:`RESCORE_GRID` and sweep again."""
+    result = sweep(search, truth, grid, parameter, target_recall, n_queries=n_queries)
+    if not rescore:
+        return result
+    for factor in (f for f in RESCORE_GRID if f > rescore):
+        if result.met:
+            break
+        widen(factor)
+        rescore = factor
+        result = sweep(search, truth, grid, parameter, target_recall, n_queries=n_queries)
+    return replace(result, rescore=rescore)
 
 
 def tuning_grid(index: Any) -> tuple[str, list[Any]]:
