@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ragkit import FaissIndex
+from ragkit.index.vector import engine as engine_module
 from ragkit.index.vector import faiss as faiss_module
 from ragkit.index.vector.faiss import EXACT_FILTER_ROWS
 
@@ -44,12 +45,12 @@ def built(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> dict[str, FaissInd
 
 
 class Spy:
-    """Counts the calls of the bitmap search and of the exact top-up inside ``ragkit.index.vector.faiss``."""
+    """Counts the calls of the bitmap search and of the exact top-up (``ragkit.index.vector.engine``, as FaissIndex calls them)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.bitmap_calls: list[int] = []  # allowed slots of each bitmap search
         self.exact_calls = 0
-        bitmap_search, exact_search = faiss_module.bitmap_search, faiss_module.exact_search
+        bitmap_search, exact_search = engine_module.bitmap_search, engine_module.exact_search
 
         def spy_bitmap(faiss: Any, index: Any, queries: np.ndarray, fetch: int, slot_ok: np.ndarray) -> Any:
             self.bitmap_calls.append(int(slot_ok.sum()))
@@ -59,8 +60,8 @@ class Spy:
             self.exact_calls += 1
             return exact_search(*args, **kwargs)
 
-        monkeypatch.setattr(faiss_module, "bitmap_search", spy_bitmap)
-        monkeypatch.setattr(faiss_module, "exact_search", spy_exact)
+        monkeypatch.setattr(engine_module, "bitmap_search", spy_bitmap)
+        monkeypatch.setattr(engine_module, "exact_search", spy_exact)
 
 
 def brute_force(x: np.ndarray, q: np.ndarray, k: int, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -42,7 +42,11 @@ def test_faiss_file_and_vectors_are_memory_mapped_on_open(factory: str, tmp_path
     assert opened._mapped
     maps = mapped_files()
     assert str(tmp_path / "vectors.faiss") in maps
-    assert str(tmp_path / "vectors.arrow") in maps
+    # flat and HNSW-flat indexes hold the exact vectors themselves: viewed in the mapped index, not stored twice
+    holds_vectors = factory in ("Flat", "HNSW16")
+    assert (tmp_path / "vectors.arrow").exists() is not holds_vectors
+    assert holds_vectors or str(tmp_path / "vectors.arrow") in maps
+    assert np.array_equal(opened.row_vectors(np.arange(3000)), x)
     # the exact vectors (3000 x 32 float32 = 384 kB) were not copied into Arrow's memory pool
     assert pa.total_allocated_bytes() - allocated < x.nbytes // 10
     queries = unit_vectors(20, seed=1)
@@ -102,3 +106,55 @@ def test_bm25_changes_after_a_mapped_open_equal_a_fresh_build(tmp_path: Path) ->
     for got, want in zip(opened.search_rows(queries, 20), fresh.search_rows(queries, 20), strict=True):
         assert np.array_equal(got.rows, alive[want.rows])
         assert np.allclose(got.scores, want.scores, atol=1e-6)
+
+
+@pytest.mark.parametrize("factory", ["Flat", "HNSW16"])
+def test_exact_vectors_are_stored_once_until_the_slots_stop_matching_the_rows(factory: str, tmp_path: Path) -> None:
+    x, extra = unit_vectors(500), unit_vectors(20, seed=3)
+    index = FaissIndex(factory, ef_search=64).build(x)
+    index.add(extra)
+    index.delete([1, 7])  # deleted rows keep their slot: the index still holds every row's vector
+    (tmp_path / "once").mkdir()
+    (tmp_path / "twice").mkdir()
+    index.save(tmp_path / "once")
+    assert not (tmp_path / "once" / "vectors.arrow").exists()
+    index.upsert([3], unit_vectors(1, seed=4))  # row 3 moves to a new slot: its old one holds a stale vector
+    index.save(tmp_path / "twice")
+    assert (tmp_path / "twice" / "vectors.arrow").exists()
+    queries = unit_vectors(15, seed=5)
+    for folder in ("once", "twice"):
+        opened = FaissIndex.load(tmp_path / folder, index.get_config())
+        expected = np.concatenate([x, extra])
+        if folder == "twice":
+            expected[3] = unit_vectors(1, seed=4)[0]
+        assert np.array_equal(opened.row_vectors(np.arange(520)), expected)
+        # a change after open copies the viewed vectors first; the results match brute force over the live rows
+        opened.upsert([0], unit_vectors(1, seed=6))
+        expected[0] = unit_vectors(1, seed=6)[0]
+        if folder == "once":
+            opened.compact()
+        else:
+            opened.add(unit_vectors(2, seed=7))
+            expected = np.concatenate([expected, unit_vectors(2, seed=7)])
+        live = np.setdiff1d(np.arange(expected.shape[0]), [1, 7])
+        exact = live[np.argsort(-(queries @ expected[live].T), axis=1, kind="stable")[:, :10]]
+        assert [c.rows.tolist() for c in opened.search_rows(queries, 10)] == exact.tolist()
+
+
+def test_a_saved_index_claiming_to_hold_vectors_it_cannot_hold_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from ragkit import CorruptIndexError
+
+    index = FaissIndex("SQ8").build(unit_vectors(300))
+    index.save(tmp_path)
+    meta_path = tmp_path / "faiss_meta.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["vectors"] == "vectors.arrow"
+    for claim, message in (("index", "does not"), ("elsewhere", "'vectors' must be")):
+        meta_path.write_text(json.dumps({**meta, "vectors": claim}))
+        with pytest.raises(CorruptIndexError, match=message):
+            FaissIndex.load(tmp_path, index.get_config())
+    del meta["vectors"]  # saved before the entry existed: the vectors file is read
+    meta_path.write_text(json.dumps(meta))
+    assert FaissIndex.load(tmp_path, index.get_config()).n_alive == 300

@@ -33,7 +33,7 @@ def test_every_file_is_covered_by_the_manifest(saved: Path) -> None:
     on_disk = sorted(p.relative_to(saved).as_posix() for p in saved.rglob("*")
                      if p.is_file() and p.name not in (".lock", ".readers.lock", "manifest.json"))
     assert on_disk == collection_files(saved)
-    assert len(on_disk) == 9  # chunks, rows, 3 BM25 files, 4 FAISS files
+    assert len(on_disk) == 8  # chunks, rows, 3 BM25 files, 3 FAISS files (a flat index holds the exact vectors itself)
 
 
 @pytest.mark.parametrize("cut", ["empty", "half", "one byte short"])

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-__all__ = ["sha256_file"]
+__all__ = ["sha256_file", "sha256_files"]
+
+# files below this size are hashed in the calling thread: a thread's start costs more than their hash
+_PARALLEL_BYTES = 1 << 20
 
 
 def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
@@ -15,3 +21,21 @@ def sha256_file(path: Path, chunk_size: int = 1 << 20) -> str:
         while block := fh.read(chunk_size):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_files(paths: Sequence[Path], sizes: Sequence[int] | None = None) -> list[str]:
+    """Hex sha256 of each file, in order; files of a megabyte or more are hashed in parallel threads
+    (one per core, at most four: hashlib releases the GIL while it hashes), the largest first.
+    ``sizes``: the files' sizes when the caller already has them."""
+    sizes = [os.path.getsize(p) for p in paths] if sizes is None else sizes
+    large = sorted((i for i, size in enumerate(sizes) if size >= _PARALLEL_BYTES), key=lambda i: -sizes[i])
+    workers = min(len(large), os.cpu_count() or 1, 4)
+    digests: list[str] = [""] * len(paths)
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ragkit-sha256") as pool:
+            for i, digest in zip(large, pool.map(sha256_file, [paths[i] for i in large]), strict=True):
+                digests[i] = digest
+    for i, path in enumerate(paths):
+        if not digests[i]:
+            digests[i] = sha256_file(path)
+    return digests

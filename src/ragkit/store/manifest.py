@@ -9,10 +9,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeGuard
 
 from ragkit.core.errors import CorruptIndexError, IndexFormatError
-from ragkit.core.hashing import sha256_file
+from ragkit.core.hashing import sha256_file, sha256_files
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "READERS_LOCK", "check_listing", "describe_file", "is_int", "read_manifest",
-           "resolve_member", "seal_manifest", "verify_files"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MANIFEST", "READERS_LOCK", "check_listing", "describe_file", "describe_files", "is_int",
+           "read_manifest", "resolve_member", "seal_manifest", "verify_files"]
 
 FORMAT = "ragkit-collection"
 FORMAT_VERSION = 1
@@ -43,6 +43,13 @@ def describe_file(root: Path, relative: str) -> dict[str, Any]:
     """Size and sha256 of a file of the collection, as the manifest records them."""
     path = root / relative
     return {"bytes": path.stat().st_size, "sha256": sha256_file(path)}
+
+
+def describe_files(root: Path, relatives: list[str]) -> list[dict[str, Any]]:
+    """:func:`describe_file` of each file, hashed in parallel."""
+    sizes = [(root / r).stat().st_size for r in relatives]
+    digests = sha256_files([root / r for r in relatives], sizes)
+    return [{"bytes": size, "sha256": digest} for size, digest in zip(sizes, digests, strict=True)]
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -114,6 +121,7 @@ def verify_files(root: Path, files: dict[str, Any], *, checksums: bool) -> None:
     Raises:
         CorruptIndexError: naming the first file that is missing, truncated or altered.
     """
+    paths = []
     for relative, expected in files.items():
         path = resolve_member(root, relative)
         if not isinstance(expected, dict) or not is_int(expected.get("bytes")) or expected["bytes"] < 0:
@@ -126,7 +134,12 @@ def verify_files(root: Path, files: dict[str, Any], *, checksums: bool) -> None:
                 f"{relative}: file has {size} bytes, the manifest records {expected['bytes']} "
                 "(truncated or replaced); restore it or rebuild the collection."
             )
-        if checksums and sha256_file(path) != expected.get("sha256"):
+        paths.append(path)
+    if not checksums:
+        return
+    # every file hashed (in parallel), then the first that differs, in the manifest's order, named
+    for (relative, expected), digest in zip(files.items(), sha256_files(paths, [e["bytes"] for e in files.values()]), strict=True):
+        if digest != expected.get("sha256"):
             raise CorruptIndexError(
                 f"{relative}: sha256 differs from the manifest (the file was modified or corrupted); "
                 "restore it or rebuild the collection."

@@ -22,7 +22,7 @@ from ragkit.store.manifest import (
     MANIFEST,
     READERS_LOCK,
     check_listing,
-    describe_file,
+    describe_files,
     is_int,
     resolve_member,
     verify_files,
@@ -51,10 +51,9 @@ def version_manifest(collection: Collection, tmp: Path, data_dir: str) -> dict[s
         written = idx.save(tmp / name)
         checkpoint(f"saved {name}")
         indexes[name] = {"config": component_config(idx), "files": [f"{name}/{f}" for f in written]}
-    files = {
-        f"{data_dir}/{p.relative_to(tmp).as_posix()}": describe_file(tmp, p.relative_to(tmp).as_posix())
-        for p in sorted(tmp.rglob("*")) if p.is_file() and p.relative_to(tmp).as_posix() != READERS_LOCK
-    }
+    written_files = [p.relative_to(tmp).as_posix() for p in sorted(tmp.rglob("*")) if p.is_file()]
+    written_files = [r for r in written_files if r != READERS_LOCK]
+    files = {f"{data_dir}/{r}": entry for r, entry in zip(written_files, describe_files(tmp, written_files), strict=True)}
     access = collection.access_field
     return {
         "format": FORMAT,

@@ -39,6 +39,7 @@ __all__ = [
     "search_params",
     "skip_polysemous_training",
     "slot_candidates",
+    "stored_vectors",
     "train",
 ]
 
@@ -149,6 +150,22 @@ def read_faiss(faiss: Any, path: Path, *, binary: bool, mmap: bool) -> tuple[Any
             return faiss.read_index(str(path)), False
     except RuntimeError as exc:
         raise CorruptIndexError(f"{path.name}: FAISS cannot read it ({first_line(exc)}).") from exc
+
+
+def stored_vectors(faiss: Any, index: Any) -> np.ndarray | None:
+    """The float32 vectors a flat or HNSW-flat ``index`` holds, slot by slot, as a read-only view of its memory
+    (valid while ``index`` lives and is unchanged); None for every other type (its codes are not the vectors)."""
+    inner = faiss.downcast_index(index)
+    if isinstance(inner, faiss.IndexHNSW):
+        inner = faiss.downcast_index(inner.storage)
+    if type(inner) not in (faiss.IndexFlat, faiss.IndexFlatIP, faiss.IndexFlatL2) or inner.ntotal == 0:
+        return None
+    n, d = int(inner.ntotal), int(inner.d)
+    if int(inner.code_size) != 4 * d:
+        return None
+    view = faiss.rev_swig_ptr(inner.get_xb(), n * d).reshape(n, d)
+    view.flags.writeable = False
+    return view  # type: ignore[no-any-return]
 
 
 def has_parameter(index: Any, name: str) -> bool:

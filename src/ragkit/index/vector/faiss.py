@@ -16,18 +16,8 @@ from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_float, check_int, check_k
+from ragkit.index.vector import engine
 from ragkit.index.vector.config import FaissConfig, config_options
-from ragkit.index.vector.engine import (
-    add_vectors,
-    bitmap_search,
-    exact_search,
-    has_parameter,
-    live_state,
-    new_index,
-    search_block,
-    slot_candidates,
-    train,
-)
 from ragkit.index.vector.files import read_saved, row_slots, write_files
 from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
 from ragkit.index.vector.selection import choose_factory
@@ -80,7 +70,8 @@ class FaissIndex:
         self._vectors: np.ndarray = np.empty((0, 0), dtype=np.float32)  # exact vectors by row
         self._slot_row = np.empty(0, dtype=np.int64)  # FAISS slot -> row (-1: deleted)
         self._row_slot = np.empty(0, dtype=np.int64)  # row -> FAISS slot (-1: deleted)
-        self._mapped = False  # FAISS file memory-mapped read-only: copied to memory before a write
+        self._mapped = False  # the FAISS index's memory is a read-only mapped file, or viewed by _vectors: copied before a write
+        self._retired: list[Any] = []  # indexes replaced by that copy, kept for searches still reading their memory
         self._rescore = self.config.rescore  # raised by tune() when compressed codes plateau below the target
         self._lock = threading.RLock()
         self._generation = 0  # bumped by every change of the rows or search settings (caches compare it)
@@ -160,9 +151,9 @@ class FaissIndex:
             factory = choice.factory
             logger.info("FaissIndex chose %s for %d x %d: %s", factory, n, d, choice.reason)
         with self._lock:
-            index = new_index(factory, d)
-            train(index, factory, vectors)
-            add_vectors(index, vectors)
+            index = engine.new_index(factory, d)
+            engine.train(index, factory, vectors)
+            engine.add_vectors(index, vectors)
             self._index, self.factory_, self.tuning_ = index, factory, None
             self._vectors = vectors.copy()
             self._slot_row = np.arange(n, dtype=np.int64)
@@ -180,7 +171,7 @@ class FaissIndex:
             self._writable()
             first_row, first_slot = self.n_docs, self.ntotal
             m = vectors.shape[0]
-            add_vectors(self._index, vectors)
+            engine.add_vectors(self._index, vectors)
             rows = np.arange(first_row, first_row + m, dtype=np.int64)
             self._vectors = np.concatenate([self._vectors, vectors])
             self._slot_row = np.concatenate([self._slot_row, rows])
@@ -215,10 +206,8 @@ class FaissIndex:
             old = self._row_slot[ids]
             self._slot_row[old[old >= 0]] = -1
             first_slot = self.ntotal
-            add_vectors(self._index, vectors)
+            engine.add_vectors(self._index, vectors)
             self._slot_row = np.concatenate([self._slot_row, ids])
-            if not self._vectors.flags.writeable:  # memory-mapped after open: copy on first write
-                self._vectors = self._vectors.copy()
             self._vectors[ids] = vectors
             self._row_slot[ids] = np.arange(first_slot, first_slot + ids.shape[0], dtype=np.int64)
             self._maybe_compact()
@@ -226,10 +215,15 @@ class FaissIndex:
             self._generation += 1
 
     def _writable(self) -> None:
-        """Swap a memory-mapped, read-only FAISS index for an in-memory copy before changing it."""
+        """Before a change: exact vectors that are a read-only view (of the mapped vectors file, or of the codes of the
+        index itself: see :func:`~ragkit.index.vector.files.read_saved`) become an array of their own, and a memory-mapped
+        (read-only) FAISS index becomes an in-memory copy. The old index is kept, unchanged, for searches still reading it."""
+        if not self._vectors.flags.writeable:
+            self._vectors = self._vectors.copy()
         if self._mapped:
             faiss = require("faiss", package="faiss-cpu")
             # clone_index would share the mapped pages (and abort on the first add): round-trip through bytes
+            self._retired.append(self._index)
             self._index = faiss.deserialize_index(faiss.serialize_index(self._index))
             self._mapped = False
 
@@ -249,7 +243,7 @@ class FaissIndex:
             alive = np.flatnonzero(self._row_slot >= 0)
             self._index.reset()
             if alive.size:
-                add_vectors(self._index, np.ascontiguousarray(self._vectors[alive]))
+                engine.add_vectors(self._index, np.ascontiguousarray(self._vectors[alive]))
             self._slot_row = alive.astype(np.int64)
             self._row_slot = row_slots(self._slot_row, self.n_docs)
             self._refresh_gpu()
@@ -257,7 +251,7 @@ class FaissIndex:
 
     def _apply_search_params(self) -> None:
         for name, value in (("nprobe", self._breadth("nprobe", "nprobe")), ("efSearch", self._breadth("ef_search", "efSearch"))):
-            if value is not None and has_parameter(self._index, name):
+            if value is not None and engine.has_parameter(self._index, name):
                 set_search_parameter(self._index, name, value)
         if self.tuning_ is not None and self.tuning_.rescore is not None:
             self._rescore = self.tuning_.rescore
@@ -299,12 +293,12 @@ class FaissIndex:
         mask = self._row_slot >= 0 if allowed is None else (self._row_slot >= 0) & allowed
         allowed_rows = np.flatnonzero(mask)
         if allowed_rows.size <= EXACT_FILTER_ROWS or self.binary:
-            return exact_search(queries, self._vectors, allowed_rows, k)
+            return engine.exact_search(queries, self._vectors, allowed_rows, k)
         results = self._search(queries, k, mask)
         want = min(k, allowed_rows.size)
         short = [i for i, c in enumerate(results) if len(c) < want]
         if short:
-            for i, c in zip(short, exact_search(queries[short], self._vectors, allowed_rows, k), strict=True):
+            for i, c in zip(short, engine.exact_search(queries[short], self._vectors, allowed_rows, k), strict=True):
                 results[i] = c
         return results
 
@@ -314,7 +308,7 @@ class FaissIndex:
         live_at = self._live_at
         if live_at[0] != self._generation:
             generation = self._generation
-            live_at = self._live_at = (generation, *live_state(self._slot_row, self._row_slot))
+            live_at = self._live_at = (generation, *engine.live_state(self._slot_row, self._row_slot))
         return live_at[1], live_at[2]
 
     def _search(self, queries: np.ndarray, k: int, mask: np.ndarray | None) -> list[Candidates]:
@@ -325,11 +319,11 @@ class FaissIndex:
             dist, slots = self._index.search(np.packbits(queries > 0, axis=1), fetch)
             scores = -dist.astype(np.float64)
         elif mask is None:
-            scores, slots = search_block(self._gpu_index if self._gpu_index is not None else self._index, queries, fetch)
+            scores, slots = engine.search_block(self._gpu_index if self._gpu_index is not None else self._index, queries, fetch)
         else:
             slot_ok = (self._slot_row >= 0) & mask[np.maximum(self._slot_row, 0)]
-            scores, slots = bitmap_search(require("faiss", package="faiss-cpu"), self._index, queries, fetch, slot_ok)
-        return slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=rescore,
+            scores, slots = engine.bitmap_search(require("faiss", package="faiss-cpu"), self._index, queries, fetch, slot_ok)
+        return engine.slot_candidates(queries, scores, slots, self._slot_row, self._vectors, k, rescore=rescore,
                                identity=mask is None and self._live_state()[1])
 
     # -- tuning ----------------------------------------------------------------------
@@ -393,7 +387,8 @@ class FaissIndex:
         require("faiss", package="faiss-cpu")
         index = cls.from_config(config)
         saved = read_saved(directory, binary=index.binary)
-        index.factory_, index.tuning_, index._index, index._mapped = saved.factory, saved.tuning, saved.index, saved.mapped
+        index.factory_, index.tuning_, index._index = saved.factory, saved.tuning, saved.index
+        index._mapped = saved.mapped or saved.vectors_in_index
         index._vectors, index._slot_row, index._row_slot = saved.vectors, saved.slot_row, saved.row_slot
         index._apply_search_params()
         index._refresh_gpu()

@@ -2,7 +2,13 @@
 
 ``vectors.faiss`` (the CPU index), ``vectors.arrow`` (the exact vectors, one fixed-size
 list per row), ``slots.arrow`` (the row of each FAISS slot, -1 when deleted) and
-``faiss_meta.json`` (the factory in use, the dimension and the tuning curve).
+``faiss_meta.json`` (the factory in use, the dimension, the tuning curve, and where the
+exact vectors are).
+
+The exact vectors are stored once: a flat or HNSW-flat index whose slot ``i`` holds row ``i``'s
+exact vector (as after a build, appends and deletes) already holds them all, so ``vectors.arrow``
+is not written and they are read back as a view of the (memory-mapped) index. Any other index,
+or one whose slots no longer line up with the rows (after an upsert or a compaction), writes them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import pyarrow as pa
 from ragkit.core.arrow_io import column_numpy, read_table, to_numpy, write_table
 from ragkit.core.deps import require
 from ragkit.core.errors import CorruptIndexError
-from ragkit.index.vector.engine import read_faiss
+from ragkit.index.vector.engine import read_faiss, stored_vectors
 from ragkit.index.vector.header import check_faiss_file
 from ragkit.index.vector.tuning import TuningResult
 
@@ -30,23 +36,29 @@ INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE = "vectors.faiss", "vectors.arro
 
 def write_files(directory: Path, index: Any, *, binary: bool, vectors: np.ndarray, slot_row: np.ndarray,
                 factory: str | None, tuning: TuningResult | None) -> list[str]:
-    """Write the four files into ``directory``; returns their names."""
+    """Write the files into ``directory`` (``vectors.arrow`` only where the index does not hold the exact vectors); returns their names."""
     faiss = require("faiss", package="faiss-cpu")
     if binary:
         faiss.write_index_binary(index, str(directory / INDEX_FILE))
     else:
         faiss.write_index(index, str(directory / INDEX_FILE))
     d = int(vectors.shape[1])
-    flat = pa.array(np.ascontiguousarray(vectors).reshape(-1))
-    write_table(directory / VECTORS_FILE, pa.table({"vector": pa.FixedSizeListArray.from_arrays(flat, d)}))
+    codes = None if binary else stored_vectors(faiss, index)
+    in_index = codes is not None and codes.shape == vectors.shape and bool(np.array_equal(codes, vectors))
+    if not in_index:
+        flat = pa.array(np.ascontiguousarray(vectors).reshape(-1))
+        write_table(directory / VECTORS_FILE, pa.table({"vector": pa.FixedSizeListArray.from_arrays(flat, d)}))
     write_table(directory / SLOTS_FILE, pa.table({"row": pa.array(slot_row)}))
-    meta = {"factory": factory, "dimension": d, "tuning": tuning.to_dict() if tuning is not None else None}
+    meta = {"factory": factory, "dimension": d, "tuning": tuning.to_dict() if tuning is not None else None,
+            "vectors": "index" if in_index else VECTORS_FILE}
     (directory / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True), encoding="utf-8")
+    if in_index:
+        return [INDEX_FILE, SLOTS_FILE, META_FILE]
     return [INDEX_FILE, VECTORS_FILE, SLOTS_FILE, META_FILE]
 
 
-def read_meta(directory: Path) -> tuple[str, int, TuningResult | None]:
-    """The factory, dimension and tuning result saved in ``faiss_meta.json``.
+def read_meta(directory: Path) -> tuple[str, int, TuningResult | None, bool]:
+    """The factory, dimension and tuning result saved in ``faiss_meta.json``, and whether the index holds the exact vectors.
 
     Raises:
         CorruptIndexError: the file is unreadable or lacks an entry.
@@ -56,9 +68,12 @@ def read_meta(directory: Path) -> tuple[str, int, TuningResult | None]:
         factory = str(meta["factory"])
         dimension = int(meta["dimension"])
         tuning = TuningResult.from_dict(meta["tuning"]) if meta.get("tuning") else None
+        where = meta.get("vectors", VECTORS_FILE)  # saves before this entry: always vectors.arrow
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndexError(f"{META_FILE}: unreadable ({exc}).") from exc
-    return factory, dimension, tuning
+    if where not in ("index", VECTORS_FILE):
+        raise CorruptIndexError(f"{META_FILE}: 'vectors' must be 'index' or {VECTORS_FILE!r}, not {where!r}.")
+    return factory, dimension, tuning, where == "index"
 
 
 def read_index(directory: Path, *, binary: bool, mmap: bool) -> tuple[Any, bool]:
@@ -113,22 +128,26 @@ class SavedIndex:
     vectors: np.ndarray
     slot_row: np.ndarray
     row_slot: np.ndarray
+    vectors_in_index: bool  # ``vectors`` is a read-only view of ``index``'s codes
 
 
 def read_saved(directory: Path, *, binary: bool) -> SavedIndex:
-    """The four files read back: the exact vectors memory-mapped, the FAISS file too where its type allows.
+    """The saved files read back: the exact vectors memory-mapped (or viewed in the index), the FAISS file too where its type allows.
 
     Raises:
         CorruptIndexError: unreadable or mutually inconsistent files.
     """
-    factory, dimension, tuning = read_meta(directory)
+    factory, dimension, tuning, in_index = read_meta(directory)
     mappable = not binary and "IVF" not in factory  # IVF maps to on-disk lists FAISS cannot copy
     index, mapped = read_index(directory, binary=binary, mmap=mappable)
-    vectors = read_vectors(directory, dimension)
+    if int(index.d) != dimension:
+        raise CorruptIndexError(f"{INDEX_FILE}: dimension {index.d}, the manifest says {dimension}.")
+    viewed = stored_vectors(require("faiss", package="faiss-cpu"), index) if in_index and not binary else None
+    if in_index and viewed is None:
+        raise CorruptIndexError(f"{META_FILE}: says {INDEX_FILE} holds the exact vectors, but a {factory} index does not.")
+    vectors = viewed if viewed is not None else read_vectors(directory, dimension)
     slot_row = read_slots(directory)
     n_rows, ntotal = vectors.shape[0], int(index.ntotal)
     if slot_row.shape[0] != ntotal or (slot_row >= n_rows).any():
         raise CorruptIndexError(f"{SLOTS_FILE}: does not match {INDEX_FILE} ({ntotal} slots) and {n_rows} rows.")
-    if int(index.d) != dimension:
-        raise CorruptIndexError(f"{INDEX_FILE}: dimension {index.d}, the manifest says {dimension}.")
-    return SavedIndex(factory, tuning, index, mapped, vectors, slot_row, row_slots(slot_row, n_rows))
+    return SavedIndex(factory, tuning, index, mapped, vectors, slot_row, row_slots(slot_row, n_rows), in_index)
