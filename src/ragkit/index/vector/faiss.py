@@ -3,6 +3,7 @@ search that always fills k, exact re-scoring of compressed codes, recall tuning,
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -33,6 +34,7 @@ EXACT_FILTER_ROWS = 20_000
 #: Deleted slots are compacted away once they are this fraction of the index.
 COMPACT_FRACTION = 0.3
 _LOSSY = re.compile(r"PQ|SQ|LSH|RaBitQ")
+_lossy = functools.lru_cache(maxsize=64)(lambda factory: factory.startswith("B") or bool(_LOSSY.search(factory)))
 
 
 class FaissIndex:
@@ -126,7 +128,7 @@ class FaissIndex:
     @property
     def lossy(self) -> bool:
         """Whether the index compares compressed codes (re-scored exactly when ``rescore`` > 0)."""
-        return self.binary or bool(_LOSSY.search(self.factory_ or self.config.factory))
+        return bool(_lossy(self.factory_ or self.config.factory))  # read by every search: decided once per factory
 
     def memory_bytes(self) -> int:
         """Bytes the FAISS index takes serialised (codes, lists, graph); the exact vectors are extra."""
