@@ -17,12 +17,12 @@ from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_float, check_int, check_k
-from ragkit.index.vector import engine
+from ragkit.index.vector import engine, tuning
 from ragkit.index.vector.config import FaissConfig, config_options
 from ragkit.index.vector.files import read_saved, row_slots, write_files
 from ragkit.index.vector.gpu import place_on_gpus, set_search_parameter
 from ragkit.index.vector.selection import choose_factory
-from ragkit.index.vector.tuning import TuningResult, drop_own, exact_truth, found_ids, tuning_grid, tuning_queries, widening_sweep
+from ragkit.index.vector.tuning import TuningResult
 from ragkit.index.vector.vectors import check_rows, check_vectors
 
 __all__ = ["COMPACT_FRACTION", "EXACT_FILTER_ROWS", "FaissConfig", "FaissIndex"]
@@ -335,7 +335,9 @@ class FaissIndex:
 
         Ground truth is exact search over the stored vectors. ``queries`` are real query
         vectors; without them, ``sample`` stored rows serve as held-out queries (each one's
-        own row is removed from both the truth and the results). The curve is kept in
+        own row is removed from both the truth and the results), and since stored rows are
+        easier queries than real ones, the run aims at a stricter recall on them
+        (:func:`~ragkit.index.vector.tuning.sampled_target`: 0.98 for 0.95). The curve is kept in
         :attr:`tuning_`, saved with the index and re-applied on open.
 
         Raises:
@@ -345,23 +347,24 @@ class FaissIndex:
         k = check_int("FaissIndex.tune", "k", k, low=1, error=ConfigError)
         self._require_built()
         alive = np.flatnonzero(self._row_slot >= 0)
-        queries, query_rows = tuning_queries(self._vectors, alive, queries, sample, seed)
+        queries, query_rows = tuning.tuning_queries(self._vectors, alive, queries, sample, seed)
         queries = check_vectors(queries, owner="FaissIndex.tune", dimension=self.dimension)
         extra = 0 if query_rows is None else 1
-        truth = drop_own(exact_truth(queries, self._vectors, alive, k + extra), query_rows, k)
-        name, grid = tuning_grid(self._index)
+        target_recall = target_recall if query_rows is None else tuning.sampled_target(target_recall)
+        truth = tuning.drop_own(tuning.exact_truth(queries, self._vectors, alive, k + extra), query_rows, k)
+        name, grid = tuning.tuning_grid(self._index)
 
         def run(value: int | None) -> np.ndarray:
             if value is not None:
                 set_search_parameter(self._index, name, value)
                 if self._gpu_index is not None and name == "nprobe":
                     set_search_parameter(self._gpu_index, name, value)
-            return drop_own(found_ids(self.search_rows(queries, k + extra), k + extra), query_rows, k)
+            return tuning.drop_own(tuning.found_ids(self.search_rows(queries, k + extra), k + extra), query_rows, k)
 
         def widen(factor: int) -> None:  # compressed codes plateau below the target: re-rank more candidates exactly
             self._rescore = factor
 
-        result = widening_sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0],
+        result = tuning.widening_sweep(run, truth, grid, name, target_recall, n_queries=queries.shape[0],
                                 rescore=self._rescore if self.lossy else 0, widen=widen)
         self.tuning_ = result
         self._generation += 1
