@@ -177,8 +177,8 @@ def write(results: dict[str, Any]) -> None:
     (RESULTS / "cold_start.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     lines = ["# Cold start of `ragkit search` (process start to first answer)", "", *markdown(results["run"]), ""]
     lines += [f"Query: `{results['query']}`, `-k 3`; each figure is a fresh process, median and best of "
-              f"{results['repeats']} runs (Python bytecode cached, as for an installed package).", "", "| configuration | case | median s | best s | heavy modules imported |",
-              "|---|---|---|---|---|"]
+              f"{results['repeats']} runs (Python bytecode cached, as for an installed package).", "",
+              "| configuration | case | median s | best s | heavy modules imported |", "|---|---|---|---|---|"]
     for r in results["rows"]:
         lines.append(f"| {r['config']} | {r['case']} | {r['median_s']:.2f} | {r['best_s']:.2f} | "
                      f"{', '.join(r['probe']['heavy']) or 'none'} |")
