@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ragkit.core.version import __version__
 
 if TYPE_CHECKING:
-    from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker
+    from ragkit.chunking import MarkdownChunker, RecursiveChunker, SentenceChunker, WholeDocumentChunker
     from ragkit.core.documents import Chunk, Document
     from ragkit.core.errors import (
         AccessError,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 #: Where each public name lives; imported on first access (PEP 562).
 _EXPORTS = {
-    **dict.fromkeys(("MarkdownChunker", "RecursiveChunker", "SentenceChunker"), "ragkit.chunking"),
+    **dict.fromkeys(("MarkdownChunker", "RecursiveChunker", "SentenceChunker", "WholeDocumentChunker"), "ragkit.chunking"),
     **dict.fromkeys(("Chunk", "Document"), "ragkit.core.documents"),
     **dict.fromkeys(("AccessError", "ConfigError", "ConflictError", "CorruptIndexError", "DimensionMismatchError",
                      "EmptyCorpusError", "FilterError", "IndexFormatError", "InputError", "MissingDependencyError",
@@ -61,8 +61,8 @@ __all__ = [
     "DenseRetriever", "DimensionMismatchError", "Document", "EmptyCorpusError", "FaissIndex", "FilterError",
     "Hit", "HybridRetriever", "IndexFormatError", "InputError", "MarkdownChunker", "MissingDependencyError",
     "ModelIntegrityError", "ModelMismatchError", "NotBuiltError", "RRF", "RagkitError", "ReadOnlyError", "RecursiveChunker",
-    "ScoreFusion", "SentenceChunker", "SentenceTransformerEmbedder", "ShardedCollection", "__version__", "build_collection",
-    "index_corpus", "open_collection", "read_folder", "register_component",
+    "ScoreFusion", "SentenceChunker", "SentenceTransformerEmbedder", "ShardedCollection", "WholeDocumentChunker", "__version__",
+    "build_collection", "index_corpus", "open_collection", "read_folder", "register_component",
 ]
 
 

@@ -137,3 +137,12 @@ def test_missing_collection_points_to_the_command_that_builds_one(tmp_path: Path
         assert result.code == 2
         assert f"Build one with: ragkit index SOURCE {tmp_path}" in result.err
         assert "build_collection" not in result.err
+
+
+def test_index_whole_documents_gives_one_chunk_each(beir: Path, tmp_path: Path, cli: Any) -> None:
+    out = tmp_path / "col"
+    result = cli("index", beir, out, "--no-vectors", "--no-progress", "--chunker", "whole")
+    assert result.code == 0, result.err
+    assert "saved 3 chunks of 3 documents" in result.out
+    info = json.loads(cli("info", out, "--json").out)
+    assert info["chunker"] == {"type": "WholeDocumentChunker"}

@@ -14,6 +14,7 @@ PIECES = [
     ragkit.SentenceChunker(max_tokens=16, tokenizer="regex"),
     ragkit.MarkdownChunker(max_tokens=16, overlap=2, tokenizer="regex"),
     ragkit.RecursiveChunker(max_tokens=32, overlap=8),
+    ragkit.WholeDocumentChunker(),
     HashEmbedder(dimension=16),
     ragkit.FaissIndex("Flat"),
     ragkit.FaissIndex("HNSW16", ef_search=32),
@@ -31,7 +32,7 @@ def test_builtin_pieces_satisfy_the_contract(piece: Any) -> None:
 @pytest.mark.parametrize(
     "expression",
     ["ragkit.SentenceTransformerEmbedder()", "ragkit.FaissIndex('HNSW32')", "ragkit.RecursiveChunker()",
-     "ragkit.BM25Index()"],
+     "ragkit.WholeDocumentChunker()", "ragkit.BM25Index()"],
 )
 def test_construction_loads_nothing_heavy(expression: str) -> None:
     assert construction_is_light(expression) == []

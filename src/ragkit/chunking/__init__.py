@@ -5,11 +5,13 @@ from ragkit.chunking.markdown import MarkdownChunker
 from ragkit.chunking.recursive import RecursiveChunker
 from ragkit.chunking.sentence import SentenceChunker
 from ragkit.chunking.tokens import HFTokenCounter, RegexTokenCounter, get_token_counter
+from ragkit.chunking.whole import WholeDocumentChunker
 
 __all__ = [
     "RecursiveChunker",
     "SentenceChunker",
     "MarkdownChunker",
+    "WholeDocumentChunker",
     "RegexTokenCounter",
     "HFTokenCounter",
     "get_token_counter",

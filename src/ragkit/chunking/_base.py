@@ -51,7 +51,7 @@ class ChunkerBase:
             raise InputError(
                 f"{type(self).__name__}.chunk expects a ragkit.Document. Got {type(document).__name__} instead."
             )
-        return self._to_chunks(document, self.token_counter.token_starts(document.text))
+        return self._to_chunks(document, self._token_starts([document.text])[0])
 
     def chunk_many(self, documents: Iterable[Document]) -> list[Chunk]:
         """Chunk several documents, tokenised in one batch; chunks come in document order.
@@ -63,11 +63,16 @@ class ChunkerBase:
         docs = validate_documents(documents)
         if not docs:
             return []
-        all_starts = self.token_counter.token_starts_batch([doc.text for doc in docs])
+        all_starts = self._token_starts([doc.text for doc in docs])
         chunks: list[Chunk] = []
         for doc, starts in zip(docs, all_starts, strict=True):
             chunks.extend(self._to_chunks(doc, starts))
         return chunks
+
+    def _token_starts(self, texts: list[str]) -> list[np.ndarray]:
+        """Where the tokens of each text start, one tokeniser batch (a chunker that counts none overrides it)."""
+        counter = self.token_counter
+        return [counter.token_starts(texts[0])] if len(texts) == 1 else counter.token_starts_batch(texts)
 
     def _to_chunks(self, document: Document, starts: np.ndarray) -> list[Chunk]:
         text, doc_id, base = document.text, document.id, document.metadata

@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["add_parser", "run"]
 
-CHUNKERS = ("recursive", "sentence", "markdown")
+CHUNKERS = ("recursive", "sentence", "markdown", "whole")
 LANGUAGE_CHOICES = ("en", "de", "fr", "es", "it", "nl", "pt", "ru", "sv", "zh", "ja", "ko", "none")
 
 
@@ -36,7 +36,8 @@ def add_parser(sub: Any) -> None:
     idx.add_argument("--ray-num-cpus", type=int, default=None, help="CPUs of a new local Ray instance (default: all)")
     idx.add_argument("--no-progress", action="store_true", help="no progress bar")
     idx.add_argument("--chunker", choices=CHUNKERS, default=None,
-                     help="chunking strategy (default: markdown for text folders, recursive otherwise)")
+                     help="chunking strategy; whole: one chunk per document "
+                          "(default: markdown for text folders, recursive otherwise)")
     idx.add_argument("--max-tokens", type=int, default=254, help="chunk size in model tokens (default 254)")
     idx.add_argument("--overlap", type=int, default=32, help="overlap between chunks in tokens (default 32)")
     idx.add_argument("--model", default="sentence-transformers/all-MiniLM-L6-v2",
@@ -71,7 +72,15 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ragkit import BM25Index, FaissIndex, MarkdownChunker, RecursiveChunker, SentenceChunker, SentenceTransformerEmbedder
+    from ragkit import (
+        BM25Index,
+        FaissIndex,
+        MarkdownChunker,
+        RecursiveChunker,
+        SentenceChunker,
+        SentenceTransformerEmbedder,
+        WholeDocumentChunker,
+    )
     from ragkit.core.wording import count
     from ragkit.index.bm25 import BM25Tokenizer
     from ragkit.pipeline import BatchConfig, FolderSource, HashedSource, index_corpus, open_source, sync_collection
@@ -87,6 +96,8 @@ def run(args: argparse.Namespace) -> int:
     kind = args.chunker or ("markdown" if isinstance(source, FolderSource) else "recursive")
     if kind == "sentence":
         chunker: Any = SentenceChunker(max_tokens=args.max_tokens)
+    elif kind == "whole":
+        chunker = WholeDocumentChunker()
     else:
         cls = MarkdownChunker if kind == "markdown" else RecursiveChunker
         chunker = cls(max_tokens=args.max_tokens, overlap=args.overlap)

@@ -20,6 +20,7 @@ _BUILTINS: dict[str, str] = {
     "RecursiveChunker": "ragkit.chunking",
     "SentenceChunker": "ragkit.chunking",
     "MarkdownChunker": "ragkit.chunking",
+    "WholeDocumentChunker": "ragkit.chunking",
     "FaissIndex": "ragkit.index.vector.faiss",
     "BM25Index": "ragkit.index.bm25.index",
 }
