@@ -113,6 +113,19 @@ def cold_start(data: dict[str, Any]) -> list[str]:
     return [line + "."]
 
 
+def lancedb(data: dict[str, Any]) -> list[str]:
+    cold, lat, q = data["cold_ms"], data["latency"], data["quality"]
+    return [f"- Against LanceDB ({_run_line('lancedb_peer', data)}; {SET_NAMES.get(data['set'], data['set'])} whole documents, "
+            "the same vectors given to both, its default hybrid search): hybrid queries one by one "
+            f"{data['latency_ratio']:.2f}x faster ({lat['ragkit hybrid']['ms_per_query']:.2f} vs "
+            f"{lat['lancedb hybrid']['ms_per_query']:.2f} ms); a fresh process to its first hybrid answer "
+            f"{data['cold_ratio_median']:.2f}x faster ({cold['ragkit']['spawn_to_exit']['median']:.0f} vs "
+            f"{cold['lancedb']['spawn_to_exit']['median']:.0f} ms); building from texts + vectors "
+            f"{data['build_ratio_best']:.2f}x LanceDB's speed ({data['build_s']['ragkit']['best']:.2f} vs "
+            f"{data['build_s']['lancedb']['best']:.2f} s); hybrid nDCG@10 {q['ragkit hybrid']['ndcg@10']:.4f} vs "
+            f"{q['lancedb hybrid']['ndcg@10']:.4f} (p = {data['hybrid_ragkit_vs_lancedb']['p_value']:.3f})."]
+
+
 def render() -> str:
     lines: list[str] = []
     data = _load("beir_quality")
@@ -120,7 +133,7 @@ def render() -> str:
         lines += quality(data)
     speed: list[str] = []
     for name, fn in (("bm25_speed", bm25), ("query_embedding", query_embedding), ("cold_start", cold_start),
-                     ("vector_speed", vectors)):
+                     ("vector_speed", vectors), ("lancedb_peer", lancedb)):
         found = _load(name)
         if found:
             speed += fn(found)
