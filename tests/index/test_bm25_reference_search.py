@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
@@ -53,9 +53,9 @@ def assert_top_k(got: Candidates, scores: np.ndarray, candidates: np.ndarray, k:
         # nothing left out scores clearly above the k-th
         left_out = np.setdiff1d(np.flatnonzero(candidates), got.rows)
         assert scores[left_out].max() <= got.scores[-1] + tol
-    clear = np.abs(expected[:, None] - expected[None, :]) > tol  # pairs not tied
-    np.fill_diagonal(clear, True)
-    if clear.all():
+    # the exact rows are fixed only where no other candidate (kept or left out) ties a kept score within tol
+    all_scores = scores[np.flatnonzero(candidates)]
+    if (np.abs(expected[:, None] - all_scores[None, :]) <= tol).sum(axis=1).max(initial=1) == 1:
         np.testing.assert_array_equal(got.rows, rows)
 
 
@@ -109,6 +109,8 @@ queries_st = st.lists(st.lists(words, min_size=1, max_size=4).map(" ".join), min
 
 
 @given(corpus=corpora, queries=queries_st, k=st.integers(1, 12), mask_seed=st.none() | st.integers(0, 1000))
+@example(corpus=["cat dog", "cat dog fish", "fish bird tree", "cat dog fish bird tree sun moon rain"], queries=["cat"], k=1,
+         mask_seed=None)  # reference scores within 1e-17 of 0: a tie with a candidate left out of the top 1
 @settings(max_examples=120, deadline=None)
 def test_okapi_search_rows_matches_rank_bm25_on_any_small_corpus(corpus: list[str], queries: list[str], k: int,
                                                                   mask_seed: int | None) -> None:
