@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ragkit import BM25Index
 from ragkit.core.errors import CorruptIndexError
@@ -51,6 +53,24 @@ def test_search_is_the_brute_force_top_k_on_both_paths(variant: str, filtered: b
     assert not scores.any() and not seen.any()  # the scratch is left zeroed
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_the_block_scan_keeps_the_brute_force_top_k_with_many_ties(data: st.DataObject) -> None:
+    """Rows drawn from three short texts (scores repeat in every block); a query on a common word takes the
+    block scan, whose skipped blocks must hold no top-k row, ties by lower row."""
+    n_docs = data.draw(st.integers(1, 300))
+    texts = [["a", "a b", "a a c"][i] for i in data.draw(st.lists(st.integers(0, 2), min_size=n_docs, max_size=n_docs))]
+    variant = data.draw(st.sampled_from(["lucene", "okapi", "bm25+", "bm25l"]))
+    index = BM25Index(variant, tokenizer=TOKENIZER).build(texts)  # type: ignore[arg-type]
+    allowed = np.array(data.draw(st.lists(st.booleans(), min_size=n_docs, max_size=n_docs))) if data.draw(st.booleans()) else None
+    k = data.draw(st.integers(1, 40))
+    for query in ("a", "a b", "c a"):
+        rows, scores = brute_top_k(index, query, k, allowed, okapi=variant == "okapi")
+        got = index.search_rows([query], k, allowed)[0]  # compiled: the build loaded the kernels
+        assert got.rows.tolist() == rows
+        np.testing.assert_array_equal(got.scores, scores)
+
+
 def test_both_paths_are_taken() -> None:
     """The data above does reach both paths: a query with few postings and one with many."""
     texts, _ = corpus(3000, seed=3000)
@@ -78,6 +98,14 @@ def test_term_lookup_handles_unicode_unknown_and_many_terms() -> None:
     q_lengths, q_data = encode_utf8(flat)
     ids, q_indptr = kernels.lookup_terms(slots, offsets, data, q_lengths, q_data, np.array([len(q) for q in queries]))
     assert ids.tolist() == [5001, 4999, 5000, 5002, 0, 0] and q_indptr.tolist() == [0, 2, 2, 6]
+
+
+@pytest.mark.parametrize("strings", [[], [""], ["", "a", ""], ["日本", "", "café", "ß", "😀x", "a"], ["abc", "de"]])
+def test_utf8_encoding_gives_each_strings_byte_length(strings: list[str]) -> None:
+    lengths, data = encode_utf8(strings)
+    encoded = [s.encode("utf-8") for s in strings]
+    assert lengths.dtype == np.int64 and lengths.tolist() == [len(b) for b in encoded]
+    assert bytes(data) == b"".join(encoded)
 
 
 def test_arrow_buffers_of_a_sliced_array() -> None:

@@ -244,13 +244,12 @@ class BM25Index:
             state.cache["term_table"] = table
         return table  # type: ignore[no-any-return]
 
-    def _query_ids(self, queries: Sequence[str], state: IndexVersion, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """Known term ids of all queries, concatenated (duplicates kept), and each query's span (CSR offsets).
+    def _query_ids(self, tokens: list[list[str]], state: IndexVersion, compiled: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Known term ids of tokenised queries, concatenated (duplicates kept), and each query's span (CSR offsets).
 
         Terms added after ``state`` began are unknown to it: its table holds only its own.
         ``compiled=False`` looks them up without the compiled term table unless it is built.
         """
-        tokens = self.config.tokenizer.tokenize(queries)
         if compiled or "term_table" in state.cache:
             return querying.lookup(self._term_table(state), tokens)
         assert self._terms is not None
@@ -258,7 +257,7 @@ class BM25Index:
 
     def _term_ids(self, queries: Sequence[str], state: IndexVersion) -> tuple[np.ndarray, np.ndarray]:
         """Term ids of all queries, concatenated, and the number each query contributes."""
-        ids, q_indptr = self._query_ids(queries, state)
+        ids, q_indptr = self._query_ids(self.config.tokenizer.tokenize(queries), state)
         return ids, np.diff(q_indptr)
 
     def _score_block(self, state: IndexVersion, terms: np.ndarray, lengths: np.ndarray,
@@ -313,32 +312,33 @@ class BM25Index:
             )
         if allowed is not None and allowed.shape != (state.n_rows,):
             raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
-        compiled = querying.use_kernels(len(queries))
         start = time.perf_counter()
-        terms, q_indptr = self._query_ids(queries, state, compiled)
+        tokens = self.config.tokenizer.tokenize(queries)
         if trace is not None:
             trace.lap("tokenize")
-        found = self._search(state, terms, q_indptr, k, allowed, stats, compiled)
-        if not compiled:
-            querying.spent_plain(time.perf_counter() - start)
-        return found
+        return self._search(state, tokens, k, allowed, stats, start)
 
-    def _search(self, state: IndexVersion, terms: np.ndarray, q_indptr: np.ndarray, k: int,
-                allowed: np.ndarray | None, stats: CorpusStats | None, compiled: bool = True) -> list[Candidates]:
-        """Top-k of each query: one compiled pass over its postings (:func:`ragkit.index.bm25.query.top_k`), or,
-        for a small batch in a process without the kernels, numpy over just the postings it touches
-        (:func:`~ragkit.index.bm25.query.top_k_plain`; same rows and scores).
+    def _search(self, state: IndexVersion, tokens: list[list[str]], k: int, allowed: np.ndarray | None,
+                stats: CorpusStats | None, start: float) -> list[Candidates]:
+        """Top-k of each query: its terms looked up and its postings scored in one compiled call
+        (:func:`ragkit.index.bm25.query.search_tokens`), or, for a small batch in a process without the
+        kernels, numpy over just the postings it touches (:func:`~ragkit.index.bm25.query.top_k_plain`; same
+        rows and scores; the time it took counts towards loading the kernels).
 
         Okapi keeps every row holding a query term (its scores can be 0 or negative); the
         other variants, whose weights are positive, drop a row scoring exactly 0 (matched only
         by terms ``stats`` does not know).
         """
         cfg, keep_zero = self.config, self.config.variant == "okapi"
-        if compiled:
+        if querying.use_kernels(len(tokens)):
             weights = state.weights(cfg, stats, lambda: self._version_terms(state))
-            return querying.top_k(state.postings, weights, state.n_rows, terms, q_indptr, k, allowed, keep_zero=keep_zero)
-        return querying.top_k_plain(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, k, allowed,
-                           keep_zero=keep_zero)
+            return querying.search_tokens(self._term_table(state), state.postings, weights, state.n_rows, tokens, k, allowed,
+                                          keep_zero=keep_zero)
+        terms, q_indptr = self._query_ids(tokens, state, compiled=False)
+        found = querying.top_k_plain(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, k, allowed,
+                                     keep_zero=keep_zero)
+        querying.spent_plain(time.perf_counter() - start)
+        return found
 
     def _weigher(self, state: IndexVersion, stats: CorpusStats | None) -> querying.PostingWeigher:
         """Weights of given postings for ``stats``: the version's derived ones if any, else computed for just those."""
@@ -361,7 +361,7 @@ class BM25Index:
             raise InputError(f"BM25Index.score_rows got {len(rows)} row arrays for {len(queries)} queries; give one per query.")
         asked = [np.asarray(r, dtype=np.int64).ravel() for r in rows]
         state.check_rows("BM25Index.score_rows", asked)
-        terms, q_indptr = self._query_ids(queries, state, querying.use_kernels(len(queries)))
+        terms, q_indptr = self._query_ids(self.config.tokenizer.tokenize(queries), state, querying.use_kernels(len(queries)))
         return querying.row_scores(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, asked)
 
     # -- persistence -----------------------------------------------------------------

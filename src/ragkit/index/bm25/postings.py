@@ -106,12 +106,14 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
 def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``strings`` as UTF-8: each one's byte length (int64) and all their bytes concatenated (uint8)."""
     joined = "".join(strings)
+    chars = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
     if joined.isascii():  # one byte per character: lengths are the strings' lengths
-        data, lengths = joined.encode("ascii"), [len(s) for s in strings]
-    else:
-        encoded = [s.encode("utf-8") for s in strings]
-        data, lengths = b"".join(encoded), [len(b) for b in encoded]
-    return np.array(lengths, dtype=np.int64), np.frombuffer(data, dtype=np.uint8)
+        return chars, np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)  # UTF-8 takes 1-4 bytes by code point
+    width = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
+    ends = np.zeros(points.shape[0] + 1, dtype=np.int64)
+    np.cumsum(width, out=ends[1:])
+    return np.diff(ends[np.cumsum(chars)], prepend=0), np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
 
 
 def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:

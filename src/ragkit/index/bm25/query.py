@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from itertools import chain
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +33,7 @@ from ragkit.index.bm25.postings import Postings, encode_utf8, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
-           "spent_plain", "top_k_plain", "use_kernels", "warm_kernels"]
+           "search_tokens", "spent_plain", "top_k_plain", "use_kernels", "warm_kernels"]
 
 #: A batch of at least this many queries loads the compiled kernels (their cost pays off).
 KERNEL_BATCH = 8
@@ -98,7 +99,7 @@ def top_k(postings: Postings, weights: np.ndarray, n_rows: int, terms: np.ndarra
     """
     from ragkit.index.bm25 import kernels
 
-    scores, seen, touched = scratch(n_rows)
+    buffers = scratch(n_rows)
     mask = _NO_MASK if allowed is None else np.ascontiguousarray(allowed, dtype=bool)
     kk = max(1, min(k, n_rows))
     nq = q_indptr.shape[0] - 1
@@ -106,11 +107,39 @@ def top_k(postings: Postings, weights: np.ndarray, n_rows: int, terms: np.ndarra
     results: list[Candidates] = []
     for start in range(0, nq, block):  # one call unless queries x k exceeds the block
         stop = min(start + block, nq)
-        rows, vals, counts = kernels.search(postings.indptr, postings.rows, weights, n_rows, terms,
-                                            q_indptr[start:stop + 1], kk, mask, allowed is not None, keep_zero,
-                                            scores, seen, touched)
-        results.extend(Candidates(rows[i, :c], vals[i, :c]) for i, c in enumerate(counts.tolist()))
+        rows, vals, counts = _outputs(stop - start, kk)
+        kernels.search(postings.indptr, postings.rows, weights, n_rows, terms, q_indptr[start:stop + 1], kk, mask,
+                       allowed is not None, keep_zero, *buffers, rows, vals, counts)
+        results.extend(_candidates(rows, vals, counts))
     return results
+
+
+def search_tokens(table: tuple[np.ndarray, np.ndarray, np.ndarray], postings: Postings, weights: np.ndarray, n_rows: int,
+                  tokens: list[list[str]], k: int, allowed: np.ndarray | None, *, keep_zero: bool) -> list[Candidates]:
+    """:func:`lookup` of each query's ``tokens`` in ``table`` and :func:`top_k`, in one compiled call (one call
+    per batch is what a single query costs most: each call from Python pays for its arguments and results)."""
+    from ragkit.index.bm25 import kernels
+
+    kk = max(1, min(k, n_rows))
+    if len(tokens) * kk > _BLOCK_CELLS:
+        return top_k(postings, weights, n_rows, *lookup(table, tokens), k, allowed, keep_zero=keep_zero)
+    buffers = scratch(n_rows)
+    mask = _NO_MASK if allowed is None else np.ascontiguousarray(allowed, dtype=bool)
+    q_counts = np.array([len(q) for q in tokens], dtype=np.int64)
+    q_lengths, q_data = encode_utf8(list(chain.from_iterable(tokens)))
+    rows, vals, counts = _outputs(len(tokens), kk)
+    kernels.search_tokens(*table, q_lengths, q_data, q_counts, postings.indptr, postings.rows, weights, n_rows, kk, mask,
+                          allowed is not None, keep_zero, *buffers, rows, vals, counts)
+    return _candidates(rows, vals, counts)
+
+
+def _outputs(nq: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Uninitialised result arrays for ``nq`` queries (the kernels fill what they count)."""
+    return np.empty((nq, k), dtype=np.int64), np.empty((nq, k), dtype=np.float64), np.empty(nq, dtype=np.int64)
+
+
+def _candidates(rows: np.ndarray, vals: np.ndarray, counts: np.ndarray) -> list[Candidates]:
+    return [Candidates(rows[i, :c], vals[i, :c]) for i, c in enumerate(counts.tolist())]
 
 
 def kernels_loaded() -> bool:
@@ -139,6 +168,7 @@ def warm_kernels() -> None:
     kernels.posting_weights(0, postings.indptr, postings.rows, postings.tf, np.ones(1), np.ones(1), 1.2, 0.0)
     for keep_zero, allowed in ((False, None), (True, np.ones(1, dtype=bool))):
         top_k(postings, np.ones(1), 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero)
+        search_tokens(table, postings, np.ones(1), 1, [["warm"]], 1, allowed, keep_zero=keep_zero)
 
 
 def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
