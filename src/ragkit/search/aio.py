@@ -18,18 +18,18 @@ Example:
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ragkit.core.errors import InputError
 from ragkit.core.validation import check_int
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # asyncio and the thread pool load on first use: importing them costs a new process ~10 ms
+    import asyncio
+
     import numpy as np
 
     from ragkit.core.results import Hit
@@ -53,6 +53,8 @@ class AsyncLimit:
     """
 
     def __init__(self, max_concurrent: int = 4) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
         self.max_concurrent = check_int("AsyncLimit", "max_concurrent", max_concurrent, low=1)
         self._executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="ragkit-search")
         self._lock = threading.Lock()
@@ -71,6 +73,8 @@ class AsyncLimit:
 
     def submit(self, fn: Callable[[], T]) -> asyncio.Future[T]:
         """Run ``fn`` in the pool; the future of the running loop that gets its result."""
+        import asyncio
+
         with self._lock:
             self._waiting += 1
         started = threading.Event()
@@ -112,6 +116,8 @@ async def run_off_loop(limit: AsyncLimit | None, fn: Callable[..., T], /, *args:
     Raises:
         InputError: ``limit`` is not an :class:`AsyncLimit`.
     """
+    import asyncio
+
     call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
     if limit is None:
         return await asyncio.get_running_loop().run_in_executor(None, call)

@@ -152,7 +152,7 @@ class Collection:
         import pyarrow.compute as pc
 
         with self.reading():
-            return pc.filter(updates.chunk_ids(self.chunks), pa.array(self._alive)).to_pylist()  # type: ignore[no-any-return]
+            return pc.filter(updates.chunk_ids(self.chunks), from_numpy(self._alive)).to_pylist()  # type: ignore[no-any-return]
 
     # -- concurrency -------------------------------------------------------------------
     @contextlib.contextmanager

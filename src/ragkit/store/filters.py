@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import to_numpy
+from ragkit.core.arrow_io import from_numpy, to_numpy
 from ragkit.core.errors import FilterError, InputError
 from ragkit.core.validation import INT64_MAX, INT64_MIN
 
@@ -142,7 +142,7 @@ def _compile(table: pa.Table, filters: Any) -> pa.ChunkedArray:
     if not isinstance(filters, Mapping):
         raise FilterError(f"A filter must be a mapping of field -> condition. Got {_short.repr(filters)}.")
     fields = _fields(table)
-    result: pa.ChunkedArray | pa.Array = pa.array(np.ones(table.num_rows, dtype=bool))
+    result: pa.ChunkedArray | pa.Array = from_numpy(np.ones(table.num_rows, dtype=bool))
     for key, condition in filters.items():
         if key in ("$and", "$or"):
             if not isinstance(condition, Sequence) or isinstance(condition, str) or not condition:
@@ -201,7 +201,7 @@ def _compare(name: str, column: pa.ChunkedArray, op: str, operand: Any) -> Any:
 
 def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) -> Any:
     if not values:
-        return pa.array(np.zeros(len(column), dtype=bool))
+        return from_numpy(np.zeros(len(column), dtype=bool))
     if any(v is None for v in values):
         raise FilterError(f"Cannot match {name!r} against None; use {{'$exists': False}} for missing values.")
     try:
@@ -211,7 +211,7 @@ def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) 
             member = to_numpy(pc.is_in(flat, value_set=pa.array(values)))
             rows = np.zeros(len(column), dtype=bool)
             rows[np.asarray(parents)[member]] = True
-            return pa.array(rows)
+            return from_numpy(rows)
         return pc.is_in(column, value_set=pa.array(values))
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise FilterError(f"Cannot match field {name!r} ({column.type}) against {_short.repr(values)}.") from exc

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.arrow_io import from_numpy
 from ragkit.core.results import Candidates, Hit, LegScore
 
 __all__ = ["hit_records", "leg_scores"]
@@ -40,7 +41,7 @@ def hit_records(chunks: pa.Table, candidates: Candidates, legs: Mapping[str, Can
     if len(candidates) == 0:
         return []
     reported = candidates.rows if row_ids is None else row_ids
-    records = chunks.take(pa.array(candidates.rows)).to_pylist()
+    records = chunks.take(from_numpy(candidates.rows)).to_pylist()
     per_leg = leg_scores(reported, legs)
     out = []
     for row_id, score, row, leg in zip(reported.tolist(), candidates.scores.tolist(), records, per_leg, strict=True):

@@ -27,7 +27,7 @@ from ragkit.core.validation import check_k
 from ragkit.index.bm25 import query as querying
 from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.files import read_index_files, write_index_files
-from ragkit.index.bm25.postings import Postings, build_postings, group_postings
+from ragkit.index.bm25.postings import Postings, arrow_strings, build_postings, group_postings
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
@@ -129,7 +129,7 @@ class BM25Index:
         assert terms is not None
         if isinstance(terms, pa.Array):
             return terms.slice(0, n_terms)
-        return pa.array(terms[:n_terms], type=pa.string())
+        return arrow_strings(terms[:n_terms])
 
     def _require_state(self) -> IndexVersion:
         state = self._state

@@ -116,6 +116,18 @@ def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.diff(ends[np.cumsum(chars)], prepend=0), np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
 
 
+def arrow_strings(strings: Sequence[str]) -> pa.Array:
+    """``strings`` as an Arrow (large) string array, made from their UTF-8 buffers.
+
+    ``pa.array`` on Python objects imports pandas when it is installed (~0.1 s, once per process):
+    a query path must not pay that.
+    """
+    lengths, data = encode_utf8(strings)
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.LargeStringArray.from_buffers(len(strings), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
 def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The offsets (int64, ``len + 1``) and UTF-8 bytes (uint8) of an Arrow string array, without copying the bytes.
 

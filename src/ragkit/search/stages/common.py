@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pyarrow as pa
 
+from ragkit.core.arrow_io import from_numpy
 from ragkit.core.results import Candidates
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ def chunk_columns(context: SearchContext, rows: np.ndarray, columns: Sequence[st
     """The given columns of the chunk table at ``rows`` (only those rows are read)."""
     if rows.size == 0:
         return {name: [] for name in columns}
-    table = context.storage.chunks.select(list(columns)).take(pa.array(rows, type=pa.int64()))
+    table = context.storage.chunks.select(list(columns)).take(from_numpy(np.asarray(rows, dtype=np.int64)))
     return {name: table.column(name).to_pylist() for name in columns}
 
 

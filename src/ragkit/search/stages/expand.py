@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import to_numpy
+from ragkit.core.arrow_io import from_numpy, to_numpy
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates, Hit
 from ragkit.core.validation import check_int, check_str
@@ -258,7 +257,7 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
     """The chunks the search may return of every document in ``rows``, and where each of ``rows`` is among them."""
     storage = context.storage
     chunks = storage.chunks
-    own = chunks.select(["doc_id"]).take(pa.array(rows, type=pa.int64())).column("doc_id")
+    own = chunks.select(["doc_id"]).take(from_numpy(np.asarray(rows, dtype=np.int64))).column("doc_id")
     members = np.flatnonzero(to_numpy(pc.is_in(chunks.column("doc_id"), value_set=pc.unique(own))))
     allowed = np.ones(members.size, dtype=bool)
     alive = getattr(storage, "alive", None)
@@ -268,7 +267,7 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
         allowed &= context.mask[members]
     members = members[allowed]
     columns = ["doc_id", "position", "start", "end", "text"] + (["metadata"] if section_field is not None else [])
-    table = chunks.select(columns).take(pa.array(members, type=pa.int64()))
+    table = chunks.select(columns).take(from_numpy(np.asarray(members, dtype=np.int64)))
     doc_ids = np.asarray(table.column("doc_id").to_pylist(), dtype=object)
     positions = to_numpy(table.column("position")).astype(np.int64)
     order = np.lexsort((positions, doc_ids.astype(str)))
