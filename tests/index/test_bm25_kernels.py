@@ -156,3 +156,24 @@ def test_import_ragkit_does_not_import_numba() -> None:
     code = "import sys, ragkit; from ragkit import BM25Index; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_built_and_opened_indexes_share_one_compiled_specialisation(tmp_path: Path) -> None:
+    """numba compiles a kernel per kind of array (writable or not); a built index and one memory-mapped from its
+    files must pass the same kinds, so ``warm_kernels`` (what ``ragkit serve`` runs first) covers both."""
+    code = f"""
+import numpy as np
+from pathlib import Path
+from ragkit import BM25Index
+from ragkit.index.bm25 import kernels, warm_kernels
+warm_kernels()
+index = BM25Index().build(["cat dog", "dog bird", "bird"] * 50)
+index.save(Path({str(tmp_path)!r}))
+opened = BM25Index.load(Path({str(tmp_path)!r}), index.get_config())
+for idx in (index, opened):
+    idx.search_rows(["dog"] * 9, 2)
+    idx.search_rows(["dog"] * 9, 2, np.ones(150, dtype=bool))
+print(*(len(f.signatures) for f in (kernels.search_tokens, kernels.posting_weights, kernels.term_table)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1", "1"], out.stdout + out.stderr

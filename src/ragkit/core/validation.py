@@ -11,13 +11,15 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
 from collections.abc import Collection, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from ragkit.core.errors import ConfigError, InputError
 
 __all__ = ["INT64_MAX", "INT64_MIN", "check_choice", "check_config", "check_float", "check_int", "check_k", "check_str",
-           "is_int"]
+           "is_int", "output_folder"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -102,6 +104,22 @@ def check_k(owner: str, k: Any) -> int:
     if type(k) is int and 0 < k <= INT64_MAX:  # the common case, checked per query: check_int's verdict, sooner
         return k
     return check_int(owner, "k", k, low=1, error=InputError)
+
+
+def output_folder(owner: str, directory: str | os.PathLike[str]) -> Path:
+    """``directory`` as a :class:`~pathlib.Path`, created (with its parents) when missing.
+
+    Raises:
+        InputError: ``directory`` is not a path, or names something that is not a folder (or cannot be made one).
+    """
+    if not isinstance(directory, (str, os.PathLike)):
+        raise InputError(f"{owner} takes a folder path (str or pathlib.Path). {_got_typed(directory)}")
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{owner}: cannot write into {str(path)!r}: {exc.strerror or exc}.") from exc
+    return path
 
 
 def check_config(owner: str, config: Any, known: Iterable[str]) -> dict[str, Any]:

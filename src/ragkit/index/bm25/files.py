@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from ragkit.core.arrow_io import column_numpy, read_table, write_table
 from ragkit.core.errors import CorruptIndexError
+from ragkit.core.validation import output_folder
 from ragkit.index.bm25.postings import Postings
 from ragkit.index.bm25.version import POSTINGS_FILE
 
@@ -21,7 +22,7 @@ FILES = ("bm25_terms.arrow", POSTINGS_FILE, "bm25_docs.arrow")
 def write_index_files(directory: Path, terms: pa.Array, postings: Postings, doc_len: np.ndarray,
                       alive: np.ndarray) -> list[str]:
     """Write the index's terms (the first ``postings.n_terms``), postings and row states; returns the file names."""
-    p = postings
+    p, directory = postings, output_folder("BM25Index.save", directory)
     write_table(directory / FILES[0], pa.table({
         "term": terms.slice(0, p.n_terms), "offset": pa.array(p.indptr[:-1]), "df": pa.array(p.df()),
     }))
@@ -39,6 +40,7 @@ def read_index_files(directory: Path) -> tuple[pa.Array, Postings, np.ndarray, n
     Raises:
         CorruptIndexError: the files are unreadable or inconsistent with each other.
     """
+    directory = Path(directory)  # a str path works too
     terms = read_table(directory / FILES[0])
     postings = read_table(directory / FILES[1])
     docs = read_table(directory / FILES[2])

@@ -16,16 +16,25 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError
 
-__all__ = ["Postings", "build_postings", "encode_utf8", "group_postings", "utf8_buffers"]
+__all__ = ["Postings", "arrow_strings", "build_postings", "encode_utf8", "group_postings", "read_only", "utf8_buffers"]
 
 
 @dataclass(frozen=True, slots=True)
 class Postings:
-    """Immutable postings: updates return new arrays, so readers of the old ones are unaffected."""
+    """Immutable postings: updates return new arrays, so readers of the old ones are unaffected.
+
+    The arrays are made read-only (as those memory-mapped from a file are), so the compiled
+    kernels see one kind of array whether the index was built or opened: one machine-code
+    specialisation, compiled or loaded once.
+    """
 
     indptr: np.ndarray  # (V+1,) int64
     rows: np.ndarray  # (nnz,) int32
     tf: np.ndarray  # (nnz,) int32
+
+    def __post_init__(self) -> None:
+        for values in (self.indptr, self.rows, self.tf):
+            read_only(values)
 
     @property
     def n_terms(self) -> int:
@@ -101,6 +110,12 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
     rows = (keys % max(n_rows, 1) + first_row).astype(np.int32)
     return Postings(indptr, rows, tf.astype(np.int32))
+
+
+def read_only(values: np.ndarray) -> np.ndarray:
+    """``values``, no longer writable (arrays a version derives once are shared; see :class:`Postings`)."""
+    values.flags.writeable = False
+    return values
 
 
 def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from ragkit.core.arrow_io import array_numpy
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
-from ragkit.index.bm25.postings import Postings, arrow_strings, encode_utf8, utf8_buffers
+from ragkit.index.bm25.postings import Postings, arrow_strings, encode_utf8, read_only, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
@@ -63,7 +63,8 @@ def term_table(terms: pa.Array | list[str], n_terms: int) -> tuple[np.ndarray, n
         lengths, data = encode_utf8(terms[:n_terms])
         offsets = np.zeros(n_terms + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-    return kernels.term_table(offsets, data), offsets, data
+    offsets, data = read_only(offsets), read_only(data.view())  # one kind of array, built or opened (see Postings)
+    return read_only(kernels.term_table(offsets, data)), offsets, data
 
 
 def lookup(table: tuple[np.ndarray, np.ndarray, np.ndarray], tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -166,9 +167,10 @@ def warm_kernels() -> None:
     terms, q_indptr = lookup(table, [["warm"]])
     postings = Postings(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32))
     kernels.posting_weights(0, postings.indptr, postings.rows, postings.tf, np.ones(1), np.ones(1), 1.2, 0.0)
+    weights = read_only(np.ones(1))
     for keep_zero, allowed in ((False, None), (True, np.ones(1, dtype=bool))):
-        top_k(postings, np.ones(1), 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero)
-        search_tokens(table, postings, np.ones(1), 1, [["warm"]], 1, allowed, keep_zero=keep_zero)
+        top_k(postings, weights, 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero)
+        search_tokens(table, postings, weights, 1, [["warm"]], 1, allowed, keep_zero=keep_zero)
 
 
 def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:

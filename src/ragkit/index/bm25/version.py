@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError, InputError
 from ragkit.index.bm25.config import BM25Config
-from ragkit.index.bm25.postings import Postings
+from ragkit.index.bm25.postings import Postings, read_only
 from ragkit.index.bm25.scoring import posting_weights
 from ragkit.index.bm25.stats import CorpusStats
 
@@ -70,7 +70,7 @@ class IndexVersion:
         entry: dict[str, Any] | None = self.cache.get(key)
         if entry is None or entry.get("stats") is not stats:
             term_idf, avgdl = self.term_scoring(config, stats, terms)
-            entry = {"stats": stats, "weights": self._posting_weights(config, term_idf, avgdl)}
+            entry = {"stats": stats, "weights": read_only(self._posting_weights(config, term_idf, avgdl))}
             self.cache[key] = entry  # a new external entry replaces the old one
         return entry
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 from ragkit.core.arrow_io import column_numpy, read_table, to_numpy, write_table
 from ragkit.core.deps import require
 from ragkit.core.errors import CorruptIndexError
+from ragkit.core.validation import output_folder
 from ragkit.index.vector.engine import read_faiss, stored_vectors
 from ragkit.index.vector.header import check_faiss_file
 from ragkit.index.vector.tuning import TuningResult
@@ -38,6 +39,7 @@ def write_files(directory: Path, index: Any, *, binary: bool, vectors: np.ndarra
                 factory: str | None, tuning: TuningResult | None) -> list[str]:
     """Write the files into ``directory`` (``vectors.arrow`` only where the index does not hold the exact vectors); returns their names."""
     faiss = require("faiss", package="faiss-cpu")
+    directory = output_folder("FaissIndex.save", directory)
     if binary:
         faiss.write_index_binary(index, str(directory / INDEX_FILE))
     else:
@@ -137,6 +139,7 @@ def read_saved(directory: Path, *, binary: bool) -> SavedIndex:
     Raises:
         CorruptIndexError: unreadable or mutually inconsistent files.
     """
+    directory = Path(directory)  # a str path works too
     factory, dimension, tuning, in_index = read_meta(directory)
     mappable = not binary and "IVF" not in factory  # IVF maps to on-disk lists FAISS cannot copy
     index, mapped = read_index(directory, binary=binary, mmap=mappable)
