@@ -29,21 +29,25 @@ def test_public_names_are_exported() -> None:
 
 def test_a_first_hybrid_answer_in_a_new_process_imports_neither_pandas_nor_asyncio(tmp_path: Path) -> None:
     """pyarrow imports pandas (~0.1 s) on its first ``pa.array`` of Python or numpy values when pandas is installed
-    (it is here: the workbench extra); opening a collection and answering a hybrid query (BM25's plain path in a
-    new process, FAISS, fusion, hits) must not take that path, nor load asyncio for the async methods."""
+    (it is here: the workbench extra); opening a collection and answering a hybrid query, plain and filtered (BM25's
+    plain path in a new process, FAISS, fusion, hits, metadata filters) must not take that path, nor load asyncio
+    for the async methods."""
     import importlib.util
 
     import ragkit
     from ragkit.testing import HashEmbedder
 
     assert importlib.util.find_spec("pandas") is not None  # otherwise this check could not fail
-    docs = [ragkit.Document(id=f"d{i}", text=f"word{i % 7} shared text number {i}") for i in range(40)]
+    docs = [ragkit.Document(id=f"d{i}", text=f"word{i % 7} shared text number {i}",
+                            metadata={"lang": "en" if i % 2 else "de", "year": 2000 + i, "score": i / 4}) for i in range(40)]
     ragkit.build_collection(docs, embedder=HashEmbedder(dimension=16)).save(tmp_path / "c")
     code = (
         "import sys, ragkit; from ragkit.testing import HashEmbedder; "
         f"col = ragkit.open_collection({str(tmp_path / 'c')!r}, embedder=HashEmbedder(dimension=16)); "
         "hits = ragkit.HybridRetriever(col).search('word3 text', k=5); "
+        "hits += ragkit.HybridRetriever(col).search('word3 text', k=5, filters={'lang': {'$in': ['en', 'fr']}, "
+        "'year': {'$gte': 2010}, 'score': {'$lt': 9.5}}); "
         "print(len(hits), [m for m in ('pandas', 'asyncio', 'numba') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["5", "[]"], out.stdout + out.stderr
+    assert out.stdout.split() == ["10", "[]"], out.stdout + out.stderr

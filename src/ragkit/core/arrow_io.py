@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -12,7 +14,8 @@ import pyarrow.ipc as ipc
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.faults import checkpoint
 
-__all__ = ["FULL_VALIDATION_BYTES", "write_table", "read_table", "column_numpy", "to_numpy", "array_numpy", "from_numpy", "fsync_path"]
+__all__ = ["FULL_VALIDATION_BYTES", "write_table", "read_table", "column_numpy", "to_numpy", "array_numpy", "from_numpy",
+           "from_strings", "from_values", "fsync_path"]
 
 #: Files up to this size are validated in full on read (offsets, UTF-8, nested lengths: one pass
 #: over the data); larger ones, memory-mapped so that opening stays fast, get Arrow's structural
@@ -84,13 +87,13 @@ _NUMPY_TYPES = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, 
 _ARROW_TYPES = {np.dtype(v): k for k, v in _NUMPY_TYPES.items()}
 
 
-def to_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """A numeric or bool Arrow array (or chunked array) as numpy: :func:`array_numpy` per chunk."""
+def to_numpy(values: pa.Array | pa.ChunkedArray, *, fill: int | float | None = None) -> np.ndarray:
+    """A numeric or bool Arrow array (or chunked array) as numpy: :func:`array_numpy` per chunk (``fill``: for nulls)."""
     if isinstance(values, pa.ChunkedArray):
         if values.num_chunks == 1:
-            return array_numpy(values.chunk(0))
-        return array_numpy(values.combine_chunks())
-    return array_numpy(values)
+            return array_numpy(values.chunk(0), fill=fill)
+        return array_numpy(values.combine_chunks(), fill=fill)
+    return array_numpy(values, fill=fill)
 
 
 def from_numpy(values: np.ndarray) -> pa.Array:
@@ -107,21 +110,62 @@ def from_numpy(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
+def from_strings(strings: Sequence[str]) -> pa.Array:
+    """Python strings as an Arrow string array made from their UTF-8 bytes (``large_string`` past 2 GiB).
+
+    ``pa.array`` on Python or numpy values imports pandas when it is installed (~0.1 s, once per
+    process); a query path must not pay that.
+    """
+    joined = "".join(strings)
+    data = joined.encode("utf-8")
+    if joined.isascii():  # one byte per character
+        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    else:
+        lengths = np.fromiter((len(s.encode("utf-8")) for s in strings), dtype=np.int64, count=len(strings))
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] < 2**31:
+        return pa.StringArray.from_buffers(len(strings), pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+    return pa.LargeStringArray.from_buffers(len(strings), pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def from_values(values: Sequence[Any]) -> pa.Array:
+    """Python values as an Arrow array, typed as ``pa.array`` types them; all-str, all-bool, all-int (64-bit) and
+    int/float lists are built without pyarrow's pandas-aware conversion (see :func:`from_strings`), anything
+    else goes through ``pa.array``."""
+    kinds = {type(v) for v in values}
+    try:
+        if kinds == {str}:
+            return from_strings(values)
+        if kinds == {bool}:
+            return from_numpy(np.array(values, dtype=bool))
+        if kinds == {int}:
+            return from_numpy(np.array(values, dtype=np.int64))
+        if kinds and kinds <= {int, float} and all(abs(v) <= 2**53 for v in values if type(v) is int):  # exact as float
+            return from_numpy(np.array(values, dtype=np.float64))
+    except OverflowError:  # an int past 64 bits: pa.array decides (it raises or widens as it always did)
+        pass
+    return pa.array(values)
+
+
 def array_numpy(array: pa.Array, *, fill: int | float | None = None) -> np.ndarray:
     """A numeric or bool Arrow array as numpy, straight from its buffers (zero-copy for null-free numbers).
 
-    ``fill`` replaces nulls (numbers only). pyarrow's own ``to_numpy`` and ``fill_null`` with a Python
-    scalar import pandas when it is installed (~0.3 s), which opening a collection or a first search must
-    not pay; other types, and nulls without ``fill``, still go through pyarrow.
+    ``fill`` replaces nulls. pyarrow's own ``to_numpy`` and ``fill_null`` with a Python scalar import
+    pandas when it is installed (~0.3 s), which opening a collection or a first search must not pay;
+    other types, and nulls without ``fill``, still go through pyarrow.
     """
     numeric = array.type in _NUMPY_TYPES
-    if not (numeric or pa.types.is_boolean(array.type)) or (array.null_count and (fill is None or not numeric)):
+    if not (numeric or pa.types.is_boolean(array.type)) or (array.null_count and fill is None):
         return array.to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
     validity, data = array.buffers()[:2]
     if data is None:  # an empty array may have no data buffer
         return np.empty(0, dtype=_NUMPY_TYPES[array.type] if numeric else bool)
     if not numeric:
-        return _bits(data, array.offset, len(array))
+        bits = _bits(data, array.offset, len(array))
+        if array.null_count and validity is not None:
+            bits = np.where(_bits(validity, array.offset, len(array)), bits, bool(fill))
+        return bits
     dtype = np.dtype(_NUMPY_TYPES[array.type])
     values = np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
     if array.null_count and validity is not None:

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import from_numpy, to_numpy
+from ragkit.core.arrow_io import from_numpy, from_values, to_numpy
 from ragkit.core.errors import FilterError, InputError
 from ragkit.core.validation import INT64_MAX, INT64_MIN
 
@@ -58,7 +58,7 @@ def filter_mask(table: pa.Table, filters: Filter | None) -> np.ndarray | None:
         return None
     check_filter(filters)
     expression = _compile(table, filters)
-    return np.asarray(to_numpy(pc.fill_null(expression, False)), dtype=bool)
+    return np.asarray(to_numpy(expression, fill=False), dtype=bool)
 
 
 def check_filter(filters: Any) -> None:
@@ -194,9 +194,14 @@ def _compare(name: str, column: pa.ChunkedArray, op: str, operand: Any) -> Any:
         hit = _isin(name, column, [operand], is_list)
         return hit if op == "$eq" else pc.and_kleene(pc.invert(hit), present)
     try:
-        return getattr(pc, _COMPARE[op])(column, pa.scalar(operand))
+        return getattr(pc, _COMPARE[op])(column, _scalar(operand))
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise FilterError(f"Cannot compare field {name!r} ({column.type}) with {_short.repr(operand)} using {op}.") from exc
+
+
+def _scalar(value: Any) -> Any:
+    """``pa.scalar(value)``, without pyarrow's pandas-aware conversion for str, bool, int and float."""
+    return from_values([value])[0] if type(value) in (str, bool, int, float) else pa.scalar(value)
 
 
 def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) -> Any:
@@ -208,11 +213,11 @@ def _isin(name: str, column: pa.ChunkedArray, values: list[Any], is_list: bool) 
         if is_list:  # any element of the row's list is among values
             flat = pc.list_flatten(column)
             parents = pc.list_parent_indices(column)
-            member = to_numpy(pc.is_in(flat, value_set=pa.array(values)))
+            member = to_numpy(pc.is_in(flat, value_set=from_values(values)))
             rows = np.zeros(len(column), dtype=bool)
             rows[np.asarray(parents)[member]] = True
             return from_numpy(rows)
-        return pc.is_in(column, value_set=pa.array(values))
+        return pc.is_in(column, value_set=from_values(values))
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise FilterError(f"Cannot match field {name!r} ({column.type}) against {_short.repr(values)}.") from exc
 

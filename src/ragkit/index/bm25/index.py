@@ -21,13 +21,14 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.arrow_io import from_strings
 from ragkit.core.errors import EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
 from ragkit.core.validation import check_k
 from ragkit.index.bm25 import query as querying
 from ragkit.index.bm25.config import BM25Config, config_options
 from ragkit.index.bm25.files import read_index_files, write_index_files
-from ragkit.index.bm25.postings import Postings, arrow_strings, build_postings, group_postings
+from ragkit.index.bm25.postings import Postings, build_postings, group_postings
 from ragkit.index.bm25.scoring import Variant, idf
 from ragkit.index.bm25.stats import CorpusStats
 from ragkit.index.bm25.tokenizer import BM25Tokenizer
@@ -129,7 +130,7 @@ class BM25Index:
         assert terms is not None
         if isinstance(terms, pa.Array):
             return terms.slice(0, n_terms)
-        return arrow_strings(terms[:n_terms])
+        return from_strings(terms[:n_terms])
 
     def _require_state(self) -> IndexVersion:
         state = self._state

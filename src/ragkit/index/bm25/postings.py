@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError
 
-__all__ = ["Postings", "arrow_strings", "build_postings", "encode_utf8", "group_postings", "read_only", "utf8_buffers"]
+__all__ = ["Postings", "build_postings", "encode_utf8", "group_postings", "read_only", "utf8_buffers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,18 +129,6 @@ def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     ends = np.zeros(points.shape[0] + 1, dtype=np.int64)
     np.cumsum(width, out=ends[1:])
     return np.diff(ends[np.cumsum(chars)], prepend=0), np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
-
-
-def arrow_strings(strings: Sequence[str]) -> pa.Array:
-    """``strings`` as an Arrow (large) string array, made from their UTF-8 buffers.
-
-    ``pa.array`` on Python objects imports pandas when it is installed (~0.1 s, once per process):
-    a query path must not pay that.
-    """
-    lengths, data = encode_utf8(strings)
-    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return pa.LargeStringArray.from_buffers(len(strings), pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:

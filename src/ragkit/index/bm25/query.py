@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import array_numpy
+from ragkit.core.arrow_io import array_numpy, from_strings
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
-from ragkit.index.bm25.postings import Postings, arrow_strings, encode_utf8, read_only, utf8_buffers
+from ragkit.index.bm25.postings import Postings, encode_utf8, read_only, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
@@ -181,8 +181,8 @@ def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[st
     q_indptr = np.zeros(nq + 1, dtype=np.int64)
     if not flat:
         return np.empty(0, dtype=np.int64), q_indptr
-    vocabulary = terms.slice(0, n_terms) if isinstance(terms, pa.Array) else arrow_strings(terms[:n_terms])
-    found = pc.index_in(arrow_strings(flat), value_set=vocabulary)
+    vocabulary = terms.slice(0, n_terms) if isinstance(terms, pa.Array) else from_strings(terms[:n_terms])
+    found = pc.index_in(from_strings(flat), value_set=vocabulary)
     ids = array_numpy(found, fill=-1).astype(np.int64, copy=False)
     known = ids >= 0
     owner = np.repeat(np.arange(nq), [len(q) for q in tokens])
