@@ -165,7 +165,7 @@ def _lookup(terms: pa.Array, value_set: pa.Array) -> tuple[np.ndarray, np.ndarra
         return np.zeros(len(terms), dtype=bool), np.zeros(len(terms), dtype=np.int64)
     positions = pc.index_in(terms, value_set=value_set)
     found = to_numpy(positions.is_valid())
-    return found, to_numpy(pc.fill_null(positions, 0)).astype(np.int64)
+    return found, to_numpy(positions, fill=0).astype(np.int64)
 
 
 def _count(value: Any, name: str) -> int:
