@@ -12,9 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ragkit import BM25Index
+from ragkit.core.arrow_io import encode_utf8
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25 import kernels
-from ragkit.index.bm25.postings import encode_utf8, utf8_buffers
+from ragkit.index.bm25.postings import utf8_buffers
 from ragkit.index.bm25.query import scratch
 from ragkit.index.bm25.scoring import posting_weights
 

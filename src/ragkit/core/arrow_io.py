@@ -15,7 +15,7 @@ from ragkit.core.errors import CorruptIndexError
 from ragkit.core.faults import checkpoint
 
 __all__ = ["FULL_VALIDATION_BYTES", "write_table", "read_table", "column_numpy", "to_numpy", "array_numpy", "from_numpy",
-           "from_strings", "from_values", "fsync_path"]
+           "encode_utf8", "from_strings", "from_values", "fsync_path"]
 
 #: Files up to this size are validated in full on read (offsets, UTF-8, nested lengths: one pass
 #: over the data); larger ones, memory-mapped so that opening stays fast, get Arrow's structural
@@ -110,18 +110,27 @@ def from_numpy(values: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
 
 
+def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``strings`` as UTF-8: each one's byte length (int64) and all their bytes concatenated (uint8)."""
+    joined = "".join(strings)
+    chars = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    if joined.isascii():  # one byte per character: lengths are the strings' lengths
+        return chars, np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)  # UTF-8 takes 1-4 bytes by code point
+    width = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
+    ends = np.zeros(points.shape[0] + 1, dtype=np.int64)
+    np.cumsum(width, out=ends[1:])
+    return np.diff(ends[np.cumsum(chars)], prepend=0), np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+
+
 def from_strings(strings: Sequence[str]) -> pa.Array:
-    """Python strings as an Arrow string array made from their UTF-8 bytes (``large_string`` past 2 GiB).
+    """Python strings as an Arrow string array made from their UTF-8 bytes (:func:`encode_utf8`; ``large_string``
+    past 2 GiB).
 
     ``pa.array`` on Python or numpy values imports pandas when it is installed (~0.1 s, once per
     process); a query path must not pay that.
     """
-    joined = "".join(strings)
-    data = joined.encode("utf-8")
-    if joined.isascii():  # one byte per character
-        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
-    else:
-        lengths = np.fromiter((len(s.encode("utf-8")) for s in strings), dtype=np.int64, count=len(strings))
+    lengths, data = encode_utf8(strings)
     offsets = np.zeros(len(strings) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
     if offsets[-1] < 2**31:

@@ -8,7 +8,6 @@ arrays: no Python loop per document or per term.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError
 
-__all__ = ["Postings", "build_postings", "encode_utf8", "group_postings", "read_only", "utf8_buffers"]
+__all__ = ["Postings", "build_postings", "group_postings", "read_only", "utf8_buffers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +115,6 @@ def read_only(values: np.ndarray) -> np.ndarray:
     """``values``, no longer writable (arrays a version derives once are shared; see :class:`Postings`)."""
     values.flags.writeable = False
     return values
-
-
-def encode_utf8(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``strings`` as UTF-8: each one's byte length (int64) and all their bytes concatenated (uint8)."""
-    joined = "".join(strings)
-    chars = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
-    if joined.isascii():  # one byte per character: lengths are the strings' lengths
-        return chars, np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
-    points = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)  # UTF-8 takes 1-4 bytes by code point
-    width = 1 + (points >= 0x80).astype(np.int64) + (points >= 0x800) + (points >= 0x10000)
-    ends = np.zeros(points.shape[0] + 1, dtype=np.int64)
-    np.cumsum(width, out=ends[1:])
-    return np.diff(ends[np.cumsum(chars)], prepend=0), np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
 
 
 def utf8_buffers(strings: pa.Array) -> tuple[np.ndarray, np.ndarray]:

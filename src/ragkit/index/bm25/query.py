@@ -26,10 +26,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.core.arrow_io import array_numpy, from_strings
+from ragkit.core.arrow_io import array_numpy, encode_utf8, from_strings
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
-from ragkit.index.bm25.postings import Postings, encode_utf8, read_only, utf8_buffers
+from ragkit.index.bm25.postings import Postings, read_only, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
@@ -57,12 +57,7 @@ def term_table(terms: pa.Array | list[str], n_terms: int) -> tuple[np.ndarray, n
     """
     from ragkit.index.bm25 import kernels
 
-    if isinstance(terms, pa.Array):
-        offsets, data = utf8_buffers(terms.slice(0, n_terms))
-    else:
-        lengths, data = encode_utf8(terms[:n_terms])
-        offsets = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+    offsets, data = utf8_buffers(terms.slice(0, n_terms) if isinstance(terms, pa.Array) else from_strings(terms[:n_terms]))
     offsets, data = read_only(offsets), read_only(data.view())  # one kind of array, built or opened (see Postings)
     return read_only(kernels.term_table(offsets, data)), offsets, data
 
