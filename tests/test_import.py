@@ -31,7 +31,7 @@ def test_a_first_hybrid_answer_in_a_new_process_imports_neither_pandas_nor_async
     """pyarrow imports pandas (~0.1 s) on its first ``pa.array`` of Python or numpy values when pandas is installed
     (it is here: the workbench extra); opening a collection and answering a hybrid query, plain and filtered (BM25's
     plain path in a new process, FAISS, fusion, hits, metadata filters) must not take that path, nor load asyncio
-    for the async methods."""
+    for the async methods, nor numpy.ma (``np.unique``'s first plain call imports it: milliseconds)."""
     import importlib.util
 
     import ragkit
@@ -47,7 +47,20 @@ def test_a_first_hybrid_answer_in_a_new_process_imports_neither_pandas_nor_async
         "hits = ragkit.HybridRetriever(col).search('word3 text', k=5); "
         "hits += ragkit.HybridRetriever(col).search('word3 text', k=5, filters={'lang': {'$in': ['en', 'fr']}, "
         "'year': {'$gte': 2010}, 'score': {'$lt': 9.5}}); "
-        "print(len(hits), [m for m in ('pandas', 'asyncio', 'numba') if m in sys.modules])"
+        "print(len(hits), [m for m in ('pandas', 'asyncio', 'numba', 'numpy.ma') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["10", "[]"], out.stdout + out.stderr
+
+
+def test_opening_and_searching_loads_no_chunker(tmp_path: Path) -> None:
+    """The chunkers load when a collection first chunks (build, add), not to open one and answer queries."""
+    import ragkit
+
+    docs = [ragkit.Document(id=f"d{i}", text=f"word{i % 7} shared text number {i}") for i in range(20)]
+    ragkit.build_collection(docs, indexes=[ragkit.BM25Index()]).save(tmp_path / "c")
+    code = (f"import sys, ragkit; col = ragkit.open_collection({str(tmp_path / 'c')!r}); "
+            "hits = ragkit.BM25Retriever(col).search('word3 text', k=5); "
+            "print(len(hits), sorted(m for m in sys.modules if m.startswith('ragkit.chunking')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["5", "[]"], out.stdout + out.stderr

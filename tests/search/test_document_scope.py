@@ -151,3 +151,28 @@ def test_index_corpus_refuses_a_list_of_documents(tmp_path) -> None:  # type: ig
 
     with pytest.raises(InputError, match="build_collection"):
         ragkit.index_corpus(_docs(7), tmp_path / "out", indexes=[ragkit.BM25Index()])
+
+
+def test_documents_of_one_chunk_each_rank_as_the_grouped_index_would() -> None:
+    """Whole-document collections skip the derived document index (it would equal the chunk index): same hits,
+    same scores as the grouped path, with and without a filter, and after a delete."""
+    from ragkit.search.document_scope import DocumentView
+
+    docs = _docs(5, n=40)
+    col = ragkit.build_collection(docs, chunker=ragkit.WholeDocumentChunker(), indexes=[ragkit.BM25Index()])
+    index = col.index("bm25")
+    codes = np.arange(col.num_rows)
+    grouped = index.grouped(codes, col.num_rows)
+    view = DocumentView()
+    assert view.derive(col, index)[0] is index
+    mask = np.asarray([d.metadata["group"] == "b" for d in docs])
+    for query in ["alpha beta", "sigma tau rho", "kappa", "omicron pi zeta eta", "nothing here"]:
+        for allowed in (None, mask):
+            got = view.search(col, index, [query], 7, allowed)[0]
+            want = grouped.search_rows([query], 7, allowed)[0]
+            assert got.rows.tolist() == want.rows.tolist() and got.scores.tolist() == want.scores.tolist()
+    col.delete(doc_ids=["d3"])
+    hits = ragkit.BM25Retriever(col).search("alpha beta", k=40)
+    fresh = ragkit.BM25Retriever(ragkit.build_collection([d for d in docs if d.id != "d3"], chunker=ragkit.WholeDocumentChunker(),
+                                                         indexes=[ragkit.BM25Index()])).search("alpha beta", k=40)
+    assert [(h.doc_id, round(h.score, 9)) for h in hits] == [(h.doc_id, round(h.score, 9)) for h in fresh]

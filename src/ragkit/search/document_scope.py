@@ -53,7 +53,9 @@ class DocumentView:
                 codes_array = pc.dictionary_encode(table.column("doc_id")).combine_chunks().indices
                 codes = np.asarray(to_numpy(codes_array), dtype=np.int64)
                 n_docs = int(codes.max()) + 1 if codes.size else 0
-                self._value = (index.grouped(codes, n_docs), codes, n_docs)
+                one_chunk_each = n_docs == codes.shape[0] and bool((codes == np.arange(n_docs)).all())
+                # every document one chunk, in row order: the chunk index is the document index
+                self._value = (index if one_chunk_each else index.grouped(codes, n_docs), codes, n_docs)
                 self._key = key
             return self._value
 
@@ -69,6 +71,8 @@ class DocumentView:
             partial_rows = mask & live & cut[codes] if cut.any() else None
         kwargs = {"trace": trace} if trace is not None else {}
         documents = view.search_rows(queries, k, whole, **kwargs)
+        if view is index:  # each document is its one chunk (no mask cuts through one): the documents are the hits
+            return documents
         partial = index.search_rows(queries, k, partial_rows) if partial_rows is not None else None
         out = []
         for q, found in enumerate(documents):

@@ -10,6 +10,7 @@ import numpy as np
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import Fusion
 from ragkit.core.results import Candidates
+from ragkit.core.rowsets import difference
 from ragkit.core.topk import top_k
 from ragkit.core.validation import check_int
 from ragkit.search.base import BaseRetriever
@@ -102,8 +103,7 @@ def complete_leg(leg: Any, context: SearchContext, found: list[Candidates], per_
     score_rows = getattr(leg, "score_rows", None)
     if score_rows is None:
         return found
-    missing = [np.setdiff1d(np.concatenate([other[q].rows for other in per_leg]), found[q].rows)
-               for q in range(len(found))]
+    missing = [difference(np.concatenate([other[q].rows for other in per_leg]), found[q].rows) for q in range(len(found))]
     if not any(m.size for m in missing):
         return found
     scores = score_rows(context, missing)

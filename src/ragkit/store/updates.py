@@ -13,7 +13,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ragkit.chunking.batch import chunk_documents
 from ragkit.core.arrow_io import to_numpy
 from ragkit.core.documents import Chunk, Document, check_metadata_item, validate_documents
 from ragkit.core.errors import EmptyCorpusError, InputError
@@ -131,6 +130,8 @@ def to_chunks(items: Any, chunker: Any) -> tuple[list[Chunk], list[str], bool]:
             _check_text(f"Document {doc.id!r}", doc.text)
         if chunker is None:
             raise InputError("This collection records no chunker; pass chunker=... or add Chunks instead of Documents.")
+        from ragkit.chunking.batch import chunk_documents  # the chunkers load when a collection first chunks, not on open
+
         chunks = chunk_documents(chunker, docs)
         return list(chunks), [d.id for d in docs], True
     if all(isinstance(x, Chunk) for x in items):

@@ -82,15 +82,30 @@ class Postings:
 
 def group_postings(postings: Postings, groups: np.ndarray, n_groups: int) -> Postings:
     """Postings whose rows are groups of rows (a document's chunks): ``groups[row]`` names each row's
-    group, and a group's term frequency is the sum over its rows. One sort of (term, group) keys.
+    group, and a group's term frequency is the sum over its rows. When groups number the rows in order (each
+    group's rows consecutive, as chunks added document by document), equal neighbours merge without a sort;
+    otherwise one sort of (term, group) keys.
     """
+    if n_groups == groups.shape[0] and bool((groups == np.arange(n_groups)).all()):
+        return postings  # each row its own group (documents of one chunk): the same postings, shared (read-only)
     if postings.nnz and (int(postings.rows.min()) < 0 or int(postings.rows.max()) >= groups.shape[0]):
         raise CorruptIndexError("BM25 postings point outside the index's rows; the postings file is corrupt.")
     terms = np.repeat(np.arange(postings.n_terms, dtype=np.int64), postings.df())
-    width = max(int(n_groups), 1)
-    keys, inverse = np.unique(terms * width + groups[postings.rows].astype(np.int64), return_inverse=True)
-    tf = np.bincount(inverse.ravel(), weights=postings.tf, minlength=keys.shape[0])
+    owner = groups[postings.rows].astype(np.int64)
+    keys = terms * max(int(n_groups), 1) + owner
     indptr = np.zeros(postings.n_terms + 1, dtype=np.int64)
+    if keys.size < 2 or bool((keys[1:] >= keys[:-1]).all()):
+        # already in (term, group) order, as when each group's rows are consecutive and groups number in row order
+        # (chunks added document by document): equal neighbours merge, no sort; distinct ones keep their postings
+        first = np.ones(keys.shape[0], dtype=bool)
+        first[1:] = keys[1:] != keys[:-1]
+        starts = np.flatnonzero(first)
+        tf = postings.tf if starts.size == keys.size else np.add.reduceat(postings.tf.astype(np.int64), starts)
+        np.cumsum(np.bincount(terms[starts], minlength=postings.n_terms), out=indptr[1:])
+        return Postings(indptr, owner[starts].astype(np.int32), np.asarray(tf, dtype=np.int32))
+    width = max(int(n_groups), 1)
+    keys, inverse = np.unique(keys, return_inverse=True)
+    tf = np.bincount(inverse.ravel(), weights=postings.tf, minlength=keys.shape[0])
     np.cumsum(np.bincount(keys // width, minlength=postings.n_terms), out=indptr[1:])
     return Postings(indptr, (keys % width).astype(np.int32), tf.astype(np.int32))
 

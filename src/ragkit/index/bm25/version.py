@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError, InputError
+from ragkit.core.rowsets import has_duplicates
 from ragkit.index.bm25.config import BM25Config
 from ragkit.index.bm25.postings import Postings, read_only
 from ragkit.index.bm25.scoring import posting_weights
@@ -83,7 +84,7 @@ class IndexVersion:
         bad = ids[(ids < 0) | (ids >= self.n_rows)]
         if bad.size:
             raise InputError(f"Cannot delete row {int(bad[0])}: the index has rows 0..{self.n_rows - 1}.")
-        if np.unique(ids).size != ids.size:
+        if has_duplicates(ids):
             raise InputError("Rows to delete contain duplicates.")
         gone = ids[~self.alive[ids]]
         if gone.size:

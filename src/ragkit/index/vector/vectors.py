@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ragkit.core.errors import DimensionMismatchError, InputError
+from ragkit.core.rowsets import has_duplicates
 
 __all__ = ["NORM_TOLERANCE", "check_rows", "check_vectors"]
 
@@ -68,7 +69,7 @@ def check_rows(rows: Any, row_slot: np.ndarray, what: str, *, allow_deleted: boo
     bad = ids[(ids < 0) | (ids >= n_rows)]
     if bad.size:
         raise InputError(f"Cannot {what} row {int(bad[0])}: the index has rows 0..{n_rows - 1}.")
-    if np.unique(ids).size != ids.size:
+    if has_duplicates(ids):
         raise InputError(f"Rows to {what} contain duplicates.")
     if not allow_deleted:
         gone = ids[row_slot[ids] < 0]
