@@ -208,11 +208,11 @@ class BM25Index:
         assert vocab is not None and isinstance(terms, list)
         id_blocks, length_blocks = [], []
         for start in range(0, len(texts), _TOKENIZE_BATCH):
-            token_lists = self.config.tokenizer.tokenize(texts[start:start + _TOKENIZE_BATCH])
+            tokens = self.config.tokenizer.split(texts[start:start + _TOKENIZE_BATCH])
             with self._vocab_lock:
-                ids = [vocab.setdefault(t, len(vocab)) for tokens in token_lists for t in tokens]
-            id_blocks.append(np.asarray(ids, dtype=np.int64))
-            length_blocks.append(np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists)))
+                ids, lengths = self.config.tokenizer.term_ids(tokens, vocab)
+            id_blocks.append(ids)
+            length_blocks.append(lengths)
         with self._vocab_lock:
             terms.extend(list(vocab)[len(terms):])
         lengths = np.concatenate(length_blocks)

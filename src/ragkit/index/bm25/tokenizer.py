@@ -7,7 +7,10 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError, MissingDependencyError
 from ragkit.core.validation import check_choice, check_config, check_str
@@ -120,11 +123,24 @@ class BM25Tokenizer:
         Raises:
             InputError: ``texts`` is a single str, or holds something that is not a str.
         """
+        stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
+        stem = _stemmer(self.stemmer).stemWords if self.stemmer else None
+        out: list[list[str]] = []
+        for raw in self.split(texts):
+            terms = [t for t in raw if t not in stop] if stop else raw
+            out.append(stem(terms) if stem is not None else terms)
+        return out
+
+    def split(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text's tokens before stop words and stemming: lower-cased (when set) matches of ``pattern``,
+        CJK runs as bigrams. :meth:`tokenize` and :meth:`term_ids` finish them.
+
+        Raises:
+            InputError: as :meth:`tokenize`.
+        """
         if isinstance(texts, str):
             raise InputError("BM25Tokenizer.tokenize expects a list of texts, got a single str; wrap it as [text].")
         findall = _compiled(self.pattern).findall
-        stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
-        stem = _stem_function(self.stemmer) if self.stemmer else None
         bigrams = self.cjk == "bigram"
         out: list[list[str]] = []
         for i, text in enumerate(texts):
@@ -136,11 +152,39 @@ class BM25Tokenizer:
                 if bigrams and _CJK_RUN.search(text) is not None:
                     text, cjk = _CJK_RUN.sub(r" \g<0> ", text), True  # a CJK run is a token of its own
             raw = findall(text.lower() if self.lowercase else text)
-            if cjk:
-                raw = _cjk_bigrams(raw)
-            terms = [t for t in raw if t not in stop] if stop else raw
-            out.append(stem(terms) if stem is not None else terms)
+            out.append(_cjk_bigrams(raw) if cjk else raw)
         return out
+
+    def term_ids(self, tokens: list[list[str]], vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The terms :meth:`tokenize` makes of :meth:`split`'s ``tokens``, as ids in ``vocabulary``: all texts' ids
+        concatenated (int64) and each text's term count. A new term gets the next id (``vocabulary`` grows, in order
+        of first occurrence). Stop words and stemming run once per distinct token, not once per token: on a corpus,
+        most of the work after splitting.
+        """
+        stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
+        stem = _stemmer(self.stemmer).stemWord if self.stemmer else None
+        codes = _TermCodes(lambda token: -1 if token in stop else vocabulary.setdefault(
+            stem(token) if stem is not None else token, len(vocabulary)))
+        flat = list(chain.from_iterable(tokens))
+        ids = np.fromiter(map(codes.__getitem__, flat), dtype=np.int64, count=len(flat))
+        counts = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+        kept = ids >= 0
+        if bool(kept.all()):
+            return ids, counts
+        owner = np.repeat(np.arange(len(tokens), dtype=np.int64), counts)
+        return ids[kept], np.bincount(owner[kept], minlength=len(tokens)).astype(np.int64)
+
+
+class _TermCodes(dict[str, int]):
+    """token -> term id (-1: a stop word), each distinct token's computed once, on first lookup."""
+
+    def __init__(self, code: Callable[[str], int]) -> None:
+        super().__init__()
+        self._code = code
+
+    def __missing__(self, token: str) -> int:
+        value = self[token] = self._code(token)
+        return value
 
 
 def _cjk_bigrams(tokens: list[str]) -> list[str]:
@@ -162,8 +206,8 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 _stem_local = threading.local()
 
 
-def _stem_function(algorithm: str) -> Callable[[list[str]], list[str]]:
-    """PyStemmer's ``stemWords`` for ``algorithm`` (one stemmer object per thread: they are not thread-safe)."""
+def _stemmer(algorithm: str) -> Any:
+    """PyStemmer's stemmer for ``algorithm`` (one object per thread: they are not thread-safe)."""
     cache: dict[str, Any] = getattr(_stem_local, "stemmers", None) or {}
     _stem_local.stemmers = cache
     stemmer = cache.get(algorithm)
@@ -175,4 +219,4 @@ def _stem_function(algorithm: str) -> Callable[[list[str]], list[str]]:
         stemmer = Stemmer.Stemmer(algorithm)
         stemmer.maxCacheSize = 100_000
         cache[algorithm] = stemmer
-    return stemmer.stemWords  # type: ignore[no-any-return]
+    return stemmer
