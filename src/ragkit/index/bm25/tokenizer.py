@@ -23,12 +23,12 @@ __all__ = ["BM25Tokenizer", "LANGUAGES", "CJK_RANGES"]
 
 _STEMMERS = ("english", "porter", "german", "french", "spanish", "italian", "dutch", "portuguese", "russian", "swedish",
              "danish", "norwegian", "finnish")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = "[\ud800-\udfff]"  # regexes compiled on first use (_compiled): an ASCII text needs neither
 _CJK_MODES = ("bigram", "none")
 #: Han, Hiragana, Katakana, Bopomofo and Hangul (the scripts Lucene's CJKBigramFilter pairs), as a regex class body.
 CJK_RANGES = ("\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u3190-\u31ff\u3400-\u4dbf\u4e00-\u9fff\ua960-\ua97f"
               "\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f")
-_CJK_RUN = re.compile(f"[{CJK_RANGES}]+")
+_CJK_RUN = f"[{CJK_RANGES}]+"
 
 #: ``BM25Tokenizer.for_language`` presets: language -> (stop list, stemmer). Chinese, Japanese and
 #: Korean are read as CJK bigrams (with English stop words for mixed text), as Lucene's CJKAnalyzer does.
@@ -148,9 +148,9 @@ class BM25Tokenizer:
                 raise InputError(f"Text {i} is a {type(text).__name__}, not a str. Decode bytes first (data.decode('utf-8')).")
             cjk = False
             if not text.isascii():
-                text = _SURROGATE.sub("\ufffd", text)
-                if bigrams and _CJK_RUN.search(text) is not None:
-                    text, cjk = _CJK_RUN.sub(r" \g<0> ", text), True  # a CJK run is a token of its own
+                text = _compiled(_SURROGATE).sub("\ufffd", text)
+                if bigrams and _compiled(_CJK_RUN).search(text) is not None:
+                    text, cjk = _compiled(_CJK_RUN).sub(r" \g<0> ", text), True  # a CJK run is a token of its own
             raw = findall(text.lower() if self.lowercase else text)
             out.append(_cjk_bigrams(raw) if cjk else raw)
         return out
@@ -191,7 +191,7 @@ def _cjk_bigrams(tokens: list[str]) -> list[str]:
     """Tokens with each run of CJK characters replaced by its overlapping bigrams (a lone character kept)."""
     out: list[str] = []
     for token in tokens:
-        if len(token) > 1 and _CJK_RUN.fullmatch(token) is not None:
+        if len(token) > 1 and _compiled(_CJK_RUN).fullmatch(token) is not None:
             out.extend(token[i:i + 2] for i in range(len(token) - 1))
         else:
             out.append(token)
