@@ -121,6 +121,47 @@ def test_a_corrupt_export_is_detected_and_made_again(tiny: Path, cache: Path, ca
     assert [p.name for p in (cache / "onnx").iterdir()] == [folder.name]  # replaced in place, nothing left aside
 
 
+def test_onnx_runtime_never_reads_an_export_that_fails_its_checksum(tiny: Path, cache: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """model.onnx is hashed while onnxruntime and the tokenizer load, and checked before a session reads it."""
+    import onnxruntime
+
+    from ragkit.embedding.onnx_model import OnnxEncoder
+
+    SentenceTransformerEmbedder(str(tiny), backend="onnx").embed_queries(TEXTS)
+    (folder,) = (cache / "onnx").iterdir()
+    opened: list[str] = []
+    real = onnxruntime.InferenceSession
+
+    def recording(path: str, *args: object, **kwargs: object) -> object:
+        opened.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", recording)
+    assert OnnxEncoder(folder).encode(TEXTS[:1]).shape == (1, 16) and len(opened) == 1
+    data = bytearray((folder / "model.onnx").read_bytes())
+    data[len(data) // 3] ^= 0x01
+    (folder / "model.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelIntegrityError, match="recorded sha256"):
+        OnnxEncoder(folder)
+    assert len(opened) == 1  # the altered file was never given to ONNX Runtime
+
+
+def test_a_cached_export_of_the_default_model_does_not_hash_its_torch_weights(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queries on ONNX read the verified export, not model.safetensors: hashing those 90 MB too cost every new process
+    ~65 ms. Exporting still verifies them (it reads them)."""
+    from ragkit.embedding import default_model
+
+    assert SentenceTransformerEmbedder(backend="onnx").onnx_encoder("query") is not None  # exported (once) if needed
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the default model's weights were hashed although a verified export is cached")
+
+    monkeypatch.setattr(default_model, "verify_weights", refuse)
+    embedder = SentenceTransformerEmbedder(backend="onnx")
+    assert embedder.onnx_encoder("query") is not None and embedder.embed_queries(["bm25"]).shape == (1, 384)
+
+
 def test_an_export_that_disagrees_with_torch_is_refused(tiny: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)  # no export can pass
     with pytest.raises(ModelIntegrityError, match="away from torch"):

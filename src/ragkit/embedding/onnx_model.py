@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,8 +134,9 @@ def weights_file(folder: Path) -> Path:
     raise ConfigError(f"backend='onnx' found no model.safetensors or pytorch_model.bin in {folder}.")
 
 
-def check_export(folder: Path, weights_sha256: str) -> dict[str, Any] | None:
-    """The metadata of the exported folder, or ``None`` when it is absent, stale or fails its checksum."""
+def check_export(folder: Path, weights_sha256: str, *, checksum: bool = True) -> dict[str, Any] | None:
+    """The metadata of the exported folder, or ``None`` when it is absent, stale or (unless not ``checksum``)
+    fails its checksum (once per process and file version)."""
     meta_path = folder / META_FILE
     model_path = folder / "model.onnx"
     try:
@@ -145,6 +146,8 @@ def check_export(folder: Path, weights_sha256: str) -> dict[str, Any] | None:
         return None
     if not isinstance(meta, dict) or meta.get("format") != ONNX_FORMAT or meta.get("weights_sha256") != weights_sha256:
         return None
+    if not checksum:
+        return meta
     key = (model_path.resolve(), stat.st_size, stat.st_mtime_ns)
     with _lock:
         if _verified.get(key) != meta.get("onnx_sha256"):
@@ -153,6 +156,31 @@ def check_export(folder: Path, weights_sha256: str) -> dict[str, Any] | None:
                 return None
             _verified[key] = str(meta["onnx_sha256"])
     return meta
+
+
+def _in_background(work: Callable[[], Any]) -> Callable[[], Any]:
+    """Start ``work`` in a thread; the returned function waits for its result (or raises its exception).
+
+    For hashing a model file (hashlib releases the GIL) while the caller imports and loads the rest."""
+    box: list[tuple[bool, Any]] = []
+
+    def run() -> None:
+        try:
+            box.append((True, work()))
+        except BaseException as exc:  # handed to the caller
+            box.append((False, exc))
+
+    thread = threading.Thread(target=run, name="ragkit-onnx-verify", daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+    return result
 
 
 class OnnxEncoder:
@@ -168,13 +196,12 @@ class OnnxEncoder:
 
     def __init__(self, folder: Path, *, max_seq_length: int | None = None, threads: int | None = None,
                  providers: Sequence[str] = ("CPUExecutionProvider",)) -> None:
-        ort = require("onnxruntime", package="onnxruntime")
-        from tokenizers import Tokenizer
-
         self.folder = Path(folder)
         meta = json.loads((self.folder / META_FILE).read_text(encoding="utf-8"))
-        if check_export(self.folder, meta.get("weights_sha256")) is None:
-            raise ModelIntegrityError(f"{self.folder / 'model.onnx'} does not match its recorded sha256 or format.")
+        verified = _in_background(lambda: check_export(self.folder, meta.get("weights_sha256")))
+        ort = require("onnxruntime", package="onnxruntime")  # imports while model.onnx is hashed
+        from tokenizers import Tokenizer
+
         self.meta = meta
         self.pooling = str(meta["pooling"])
         self.dimension = int(meta["dimension"])
@@ -193,6 +220,8 @@ class OnnxEncoder:
             options.inter_op_num_threads = 1
         available = set(ort.get_available_providers())
         chosen = [p for p in providers if p in available] or ["CPUExecutionProvider"]
+        if verified() is None:  # before ONNX Runtime reads a byte of the file
+            raise ModelIntegrityError(f"{self.folder / 'model.onnx'} does not match its recorded sha256 or format.")
         self.session = ort.InferenceSession(str(self.folder / "model.onnx"), options, providers=chosen)
         self.inputs = [i.name for i in self.session.get_inputs()]
 

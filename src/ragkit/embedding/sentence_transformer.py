@@ -250,7 +250,7 @@ class SentenceTransformerEmbedder:
         from ragkit.embedding.onnx_model import describe_model
 
         try:
-            return describe_model(self._model_folder()[0])
+            return describe_model(self._model_folder(verify=False)[0])  # its configuration files, not the weights
         except (ConfigError, MissingDependencyError) as exc:
             if self.config.backend == "onnx":
                 raise
@@ -258,10 +258,11 @@ class SentenceTransformerEmbedder:
             self._onnx_refused = True
             return None
 
-    def _model_folder(self) -> tuple[Path, str | None]:
-        """The model's local folder and, for the verified default model, its weights' sha256."""
+    def _model_folder(self, *, verify: bool = True) -> tuple[Path, str | None]:
+        """The model's local folder and, for the default model (its weights verified unless not ``verify``: for callers
+        that do not read them), its weights' sha256."""
         if is_default_model(self.config.model):
-            return default_model_path(verify=True), DEFAULT_MODEL_SHA256
+            return default_model_path(verify=verify), DEFAULT_MODEL_SHA256
         if Path(self.config.model).is_dir():
             return Path(self.config.model), None
         from ragkit.core.deps import require
@@ -278,15 +279,21 @@ class SentenceTransformerEmbedder:
         from ragkit.embedding.cache import default_cache_dir
         from ragkit.embedding.onnx_model import OnnxEncoder, check_export, describe_model, weights_file
 
-        folder, key = self._model_folder()
+        # a cached export is read instead of the weights: its own sha256 is checked (OnnxEncoder), not theirs
+        folder, key = self._model_folder(verify=False)
         spec = describe_model(folder)
         key = key or sha256_file(weights_file(folder))
         exported = default_cache_dir() / "onnx" / key
-        if check_export(exported, key) is None:
-            from ragkit.embedding.onnx_export import onnx_folder
+        if check_export(exported, key, checksum=False) is not None:
+            try:
+                return OnnxEncoder(exported, max_seq_length=self.config.max_seq_length)
+            except ModelIntegrityError:
+                pass  # logged by the check: exported again below
+        from ragkit.embedding.onnx_export import onnx_folder
 
-            with _quiet_loading():  # the export loads the model with transformers
-                exported = onnx_folder(spec, key, default_cache_dir())
+        self._model_folder(verify=True)  # the export reads the weights
+        with _quiet_loading():  # the export loads the model with transformers
+            exported = onnx_folder(spec, key, default_cache_dir())
         return OnnxEncoder(exported, max_seq_length=self.config.max_seq_length)
 
     def load(self) -> SentenceTransformer:
