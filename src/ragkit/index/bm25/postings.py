@@ -117,6 +117,18 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
     """
     n_rows = int(lengths.shape[0])
     local = np.repeat(np.arange(n_rows, dtype=np.int64), lengths)
+    if 0 < n_terms <= 1 << 16 and term_ids.size:
+        # a stable sort by term (a radix sort of 16-bit keys) keeps each term's rows ascending; equal
+        # neighbours are one posting, their count its term frequency
+        order = np.argsort(term_ids.astype(np.uint16), kind="stable")
+        terms, rows = term_ids[order].astype(np.int64), local[order]
+        first = np.ones(order.shape[0], dtype=bool)
+        first[1:] = (terms[1:] != terms[:-1]) | (rows[1:] != rows[:-1])
+        starts = np.flatnonzero(first)
+        indptr = np.zeros(n_terms + 1, dtype=np.int64)
+        np.cumsum(np.bincount(terms[starts], minlength=n_terms), out=indptr[1:])
+        tf = np.diff(np.append(starts, order.shape[0]))
+        return Postings(indptr, (rows[starts] + first_row).astype(np.int32), tf.astype(np.int32))
     # one sort of (term, row) keys yields postings in term-major order with their counts
     keys, tf = np.unique(term_ids.astype(np.int64) * max(n_rows, 1) + local, return_counts=True)
     terms = keys // max(n_rows, 1)

@@ -1,4 +1,4 @@
-"""Grouping postings (document-level BM25 from chunk rows): every path against a dense reference."""
+"""Postings built from term ids, and grouped (document-level BM25 from chunk rows): every path against a dense reference."""
 
 from __future__ import annotations
 
@@ -52,3 +52,21 @@ def test_identity_grouping_shares_the_postings() -> None:
     assert group_postings(postings, np.arange(2), 2) is postings
     _check(postings, np.array([0, 0]), 1)  # one group of both rows: merged postings
     _check(postings, np.array([1, 0]), 2)  # rows swapped: the sorting path
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 30), st.sampled_from([1, 3, 50, 1 << 16, (1 << 16) + 1, 200_000]),
+       st.integers(0, 5))
+def test_built_postings_are_the_dense_counts(seed: int, n_rows: int, n_terms: int, first_row: int) -> None:
+    """Both ways of building (the 16-bit radix sort of term ids, and the sort of (term, row) keys past 65,536 terms)."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, 9, n_rows)
+    ids = rng.integers(0, min(n_terms, 12), int(lengths.sum())) * max(1, n_terms // 12)  # spread over the vocabulary
+    ids = np.minimum(ids, n_terms - 1)
+    got = build_postings(ids, lengths, n_terms, first_row=first_row)
+    expected = np.zeros((n_terms, first_row + n_rows), dtype=np.int64)
+    np.add.at(expected, (ids, np.repeat(np.arange(n_rows), lengths) + first_row), 1)
+    assert got.indptr.shape == (n_terms + 1,) and got.rows.dtype == np.int32 and got.tf.dtype == np.int32
+    nz_terms, nz_rows = np.nonzero(expected)
+    assert got.rows.tolist() == nz_rows.tolist() and got.tf.tolist() == expected[nz_terms, nz_rows].tolist()
+    assert np.array_equal(np.diff(got.indptr), np.bincount(nz_terms, minlength=n_terms))
