@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ragkit.core.deps import require
 from ragkit.core.documents import check_unicode
 from ragkit.core.errors import ConfigError, InputError, MissingDependencyError, ModelIntegrityError
 from ragkit.core.validation import check_choice, check_config, check_int, check_str
@@ -259,14 +260,11 @@ class SentenceTransformerEmbedder:
             return None
 
     def _model_folder(self, *, verify: bool = True) -> tuple[Path, str | None]:
-        """The model's local folder and, for the default model (its weights verified unless not ``verify``: for callers
-        that do not read them), its weights' sha256."""
+        """The model's local folder and, for the default model (weights verified if ``verify``), its weights' sha256."""
         if is_default_model(self.config.model):
             return default_model_path(verify=verify), DEFAULT_MODEL_SHA256
         if Path(self.config.model).is_dir():
             return Path(self.config.model), None
-        from ragkit.core.deps import require
-
         hub = require("huggingface_hub", package="huggingface-hub")
         try:
             return Path(hub.snapshot_download(self.config.model)), None
@@ -279,16 +277,13 @@ class SentenceTransformerEmbedder:
         from ragkit.embedding.cache import default_cache_dir
         from ragkit.embedding.onnx_model import OnnxEncoder, check_export, describe_model, weights_file
 
-        # a cached export is read instead of the weights: its own sha256 is checked (OnnxEncoder), not theirs
-        folder, key = self._model_folder(verify=False)
+        folder, key = self._model_folder(verify=False)  # a cached export is read, and checked (OnnxEncoder), not the weights
         spec = describe_model(folder)
         key = key or sha256_file(weights_file(folder))
         exported = default_cache_dir() / "onnx" / key
-        if check_export(exported, key, checksum=False) is not None:
-            try:
+        with suppress(ModelIntegrityError):  # a failed checksum is logged by the check: exported again below
+            if check_export(exported, key, checksum=False) is not None:
                 return OnnxEncoder(exported, max_seq_length=self.config.max_seq_length)
-            except ModelIntegrityError:
-                pass  # logged by the check: exported again below
         from ragkit.embedding.onnx_export import onnx_folder
 
         self._model_folder(verify=True)  # the export reads the weights
