@@ -93,19 +93,16 @@ def group_postings(postings: Postings, groups: np.ndarray, n_groups: int) -> Pos
     terms = np.repeat(np.arange(postings.n_terms, dtype=np.int64), postings.df())
     owner = groups[postings.rows].astype(np.int64)
     keys = terms * max(int(n_groups), 1) + owner
-    indptr = np.zeros(postings.n_terms + 1, dtype=np.int64)
     if keys.size < 2 or bool((keys[1:] >= keys[:-1]).all()):
         # already in (term, group) order, as when each group's rows are consecutive and groups number in row order
-        # (chunks added document by document): equal neighbours merge, no sort; distinct ones keep their postings
+        # (chunks added document by document): equal neighbours merge, no sort
         first = np.ones(keys.shape[0], dtype=bool)
         first[1:] = keys[1:] != keys[:-1]
-        starts = np.flatnonzero(first)
-        tf = postings.tf if starts.size == keys.size else np.add.reduceat(postings.tf.astype(np.int64), starts)
-        np.cumsum(np.bincount(terms[starts], minlength=postings.n_terms), out=indptr[1:])
-        return Postings(indptr, owner[starts].astype(np.int32), np.asarray(tf, dtype=np.int32))
+        return _merge_runs(terms, owner, first, postings.n_terms, postings.tf)
     width = max(int(n_groups), 1)
     keys, inverse = np.unique(keys, return_inverse=True)
     tf = np.bincount(inverse.ravel(), weights=postings.tf, minlength=keys.shape[0])
+    indptr = np.zeros(postings.n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys // width, minlength=postings.n_terms), out=indptr[1:])
     return Postings(indptr, (keys % width).astype(np.int32), tf.astype(np.int32))
 
@@ -124,11 +121,7 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
         terms, rows = term_ids[order].astype(np.int64), local[order]
         first = np.ones(order.shape[0], dtype=bool)
         first[1:] = (terms[1:] != terms[:-1]) | (rows[1:] != rows[:-1])
-        starts = np.flatnonzero(first)
-        indptr = np.zeros(n_terms + 1, dtype=np.int64)
-        np.cumsum(np.bincount(terms[starts], minlength=n_terms), out=indptr[1:])
-        tf = np.diff(np.append(starts, order.shape[0]))
-        return Postings(indptr, (rows[starts] + first_row).astype(np.int32), tf.astype(np.int32))
+        return _merge_runs(terms, rows + first_row, first, n_terms, None)
     # one sort of (term, row) keys yields postings in term-major order with their counts
     keys, tf = np.unique(term_ids.astype(np.int64) * max(n_rows, 1) + local, return_counts=True)
     terms = keys // max(n_rows, 1)
@@ -136,6 +129,19 @@ def build_postings(term_ids: np.ndarray, lengths: np.ndarray, n_terms: int, firs
     np.cumsum(np.bincount(terms, minlength=n_terms), out=indptr[1:])
     rows = (keys % max(n_rows, 1) + first_row).astype(np.int32)
     return Postings(indptr, rows, tf.astype(np.int32))
+
+
+def _merge_runs(terms: np.ndarray, rows: np.ndarray, first: np.ndarray, n_terms: int, tf: np.ndarray | None) -> Postings:
+    """Postings from entries in (term, row) order: each run of equal entries (``first`` flags where one starts) is one
+    posting, its term frequency the run's length (``tf`` None) or the sum of its entries' ``tf``."""
+    starts = np.flatnonzero(first)
+    if tf is None:
+        counts = np.diff(np.append(starts, first.shape[0]))
+    else:
+        counts = tf if starts.size == first.shape[0] else np.add.reduceat(tf.astype(np.int64), starts)
+    indptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(terms[starts], minlength=n_terms), out=indptr[1:])
+    return Postings(indptr, rows[starts].astype(np.int32), np.asarray(counts, dtype=np.int32))
 
 
 def read_only(values: np.ndarray) -> np.ndarray:
