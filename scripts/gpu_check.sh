@@ -12,7 +12,7 @@
 #      installed. Fill the folder on any machine with pip (Python version of the GPU machine):
 #        pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #          --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d .gpu-wheels \
-#          faiss-gpu==1.15.1 nvidia-cublas-cu12 nvidia-cuda-runtime-cu12 nvidia-curand-cu12 PyStemmer
+#          faiss-gpu==1.15.1 nvidia-cublas-cu12 nvidia-cuda-runtime-cu12 nvidia-curand-cu12 PyStemmer xxhash
 #      A folder holding both faiss-gpu and faiss-cpu wheels is refused: both own the faiss package.
 #   2. the gpu-marked tests:  pytest -m gpu <every test file with a gpu mark>
 #   3. benchmarks/gpu_bench.py (FAISS Flat/IVF on the GPU, embedding throughput); it writes

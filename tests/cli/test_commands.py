@@ -128,7 +128,7 @@ def test_info_describes_a_collection(hybrid_collection: Path, cli: Any) -> None:
     data = json.loads(cli("info", hybrid_collection, "--json").out)
     assert data["documents"] == 2 and data["dimension"] == 16 and data["kind"] == "collection"
     assert data["size_bytes"] == sum(p.stat().st_size for p in hybrid_collection.rglob("*") if p.is_file())
-    assert data["read_by"]["ragkit"] == __import__("ragkit").__version__ and data["format_version"] == 1
+    assert data["read_by"]["ragkit"] == __import__("ragkit").__version__ and data["format_version"] == 2
 
 
 def test_missing_collection_points_to_the_command_that_builds_one(tmp_path: Path, cli: Any) -> None:

@@ -50,14 +50,14 @@ def test_open_rebuilds_the_embedder_from_the_manifest(saved: Path, animal_collec
 
 def test_manifest_records_what_the_folder_holds(saved: Path, animal_collection: Collection) -> None:
     manifest = json.loads((saved / "manifest.json").read_text())
-    assert manifest["format"] == "ragkit-collection" and manifest["format_version"] == 1
+    assert manifest["format"] == "ragkit-collection" and manifest["format_version"] == 2
     n = animal_collection.num_chunks
     assert manifest["counts"] == {"rows": n, "chunks": n, "documents": 6}
     assert manifest["embedder"]["model_id"] == "hash-embedder-32" and manifest["embedder"]["dimension"] == 32
     assert manifest["chunker"]["type"] == "RecursiveChunker"
     assert set(manifest["indexes"]) == {"vector", "bm25"}
     for rel, entry in manifest["files"].items():
-        assert (saved / rel).stat().st_size == entry["bytes"] and len(entry["sha256"]) == 64
+        assert (saved / rel).stat().st_size == entry["bytes"] and len(entry["xxh3_128"]) == 32
     assert len(manifest["manifest_sha256"]) == 64 and manifest["generation"] == 0
     suffixes = {Path(rel).suffix for rel in manifest["files"]}
     assert suffixes == {".arrow", ".faiss", ".json"}
@@ -110,7 +110,7 @@ def test_edited_file_is_detected_and_named(saved: Path, name: str) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    with pytest.raises(CorruptIndexError, match=f"{path.name}: sha256 differs"):
+    with pytest.raises(CorruptIndexError, match=f"{path.name}: xxh3_128 checksum differs"):
         Collection.open(saved)
 
 
@@ -161,7 +161,7 @@ def test_manifest_that_is_not_json(saved: Path) -> None:
 
 @pytest.mark.parametrize("evil", ["../outside.arrow", "/etc/passwd", "data/../../x"])
 def test_manifest_paths_cannot_escape_the_folder(saved: Path, evil: str) -> None:
-    edit_manifest(saved, lambda m: m["files"].update({evil: {"bytes": 1, "sha256": "0" * 64}}))
+    edit_manifest(saved, lambda m: m["files"].update({evil: {"bytes": 1, "xxh3_128": "0" * 32}}))
     with pytest.raises(CorruptIndexError, match="escapes the collection folder"):
         Collection.open(saved)
 

@@ -102,7 +102,7 @@ def test_a_file_the_manifest_does_not_list_is_refused(saved: Path) -> None:
 
 
 def test_a_listed_file_outside_the_data_folder_is_refused(saved: Path) -> None:
-    reseal(saved, lambda m: m["files"].update({".lock": {"bytes": 0, "sha256": "0"}}))
+    reseal(saved, lambda m: m["files"].update({".lock": {"bytes": 0, "xxh3_128": "0"}}))
     with pytest.raises(CorruptIndexError, match="file '.lock' is outside the data folder"):
         Collection.open(saved, verify=False)
 

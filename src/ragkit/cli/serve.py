@@ -34,7 +34,7 @@ def add_parser(sub: Any) -> None:
     serve.add_argument("--ray", default=None, metavar="ADDRESS",
                        help="serve a sharded collection from Ray actors, one per shard: 'local' starts Ray here, "
                             "'auto' or ray://HOST:PORT joins a cluster (needs the 'ray' extra)")
-    serve.add_argument("--no-verify", action="store_true", help="skip sha256 checks when opening versions")
+    serve.add_argument("--no-verify", action="store_true", help="skip the file checksums when opening versions")
     serve.add_argument("--hash-key", action="store_true", help="print the sha256 of a key read from stdin, for the keys file")
 
 

@@ -59,7 +59,7 @@ class ServeConfig:
         limits: per-request bounds.
         query_log: a folder for the query log (one row per query, :mod:`ragkit.observe.querylog`).
         reload_interval_s: how often to look for a newly saved version (0: never).
-        verify: check every file's sha256 when opening a version.
+        verify: check every file's checksum when opening a version.
         name: the collection's label in metrics and logs (default: the folder name).
         ray_address: serve a sharded collection from Ray actors, one per shard
             (:class:`ragkit.serve.RayShardedCollection`): ``"local"`` starts Ray on this machine,

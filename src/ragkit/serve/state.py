@@ -81,7 +81,7 @@ class CollectionHolder:
     Args:
         path: the collection folder (single or sharded).
         build_retriever: makes the retriever of an opened collection.
-        verify: check every file's sha256 on open.
+        verify: check every file's checksum on open.
 
     Raises:
         IndexFormatError / CorruptIndexError: from opening the first version.

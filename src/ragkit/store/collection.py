@@ -377,7 +377,7 @@ class Collection:
             path: the collection folder.
             embedder: the query embedder; by default the one recorded in the manifest (its model loads on
                 the first vector query). A given embedder must be of the same model.
-            verify: check every file's sha256 (sizes are always checked).
+            verify: check every file's checksum (sizes are always checked).
             load_indexes: ``False``: only the chunk table and row states (the indexes are held elsewhere).
 
         Raises:

@@ -96,7 +96,7 @@ def read_version(root: Path, manifest: dict[str, Any], embedder: Embedder | None
     n_rows = counts.get("rows", counts.get("chunks"))
     if not is_int(n_rows) or n_rows < 0:
         raise CorruptIndexError(f"{MANIFEST}: row count {n_rows!r} is not a non-negative int.")
-    verify_files(root, manifest["files"], checksums=verify)
+    verify_files(root, manifest["files"], checksums=verify, format_version=manifest["format_version"])
     check_listing(root, data_dir, manifest["files"], _needed_files(manifest))
     data = resolve_member(root, data_dir)
     chunks = read_table(resolve_member(root, f"{data_dir}/{CHUNKS}"))
