@@ -417,3 +417,93 @@ def test_unhashable_or_bool_choices_are_a_config_error() -> None:
     raises_exactly(ConfigError, lambda: check_choice("X", "mode", True, (1, 2)), "must be one of")
     raises_exactly(ConfigError, lambda: BM25Index(variant={"okapi": 1}), "'variant'")  # type: ignore[arg-type]
     assert check_choice("X", "flag", True, (True, False)) is True
+
+
+# -- a value where a list or a path belongs -----------------------------------------------------
+NOT_A_LIST = [None, 3, 2.5, True, object()]
+
+
+@pytest.mark.parametrize("value", NOT_A_LIST, ids=lambda v: type(v).__name__)
+def test_a_non_iterable_where_a_list_belongs_is_an_input_error(animal_collection: Collection, value: Any) -> None:
+    from ragkit.eval import evaluate
+
+    before = state(animal_collection)
+    for retriever in (HybridRetriever(animal_collection), BM25Retriever(animal_collection), DenseRetriever(animal_collection)):
+        raises_exactly(InputError, lambda r=retriever: r.search_batch(value, k=3), "search_batch takes a list of query strings")
+    raises_exactly(InputError, lambda: animal_collection.add(value), "takes a list of Documents or Chunks")
+    raises_exactly(InputError, lambda: animal_collection.upsert(value), "takes a list of Documents or Chunks")
+    assert state(animal_collection) == before
+    raises_exactly(InputError, lambda: ragkit.build_collection(value, embedder=HashEmbedder(dimension=8)),
+                   "build_collection takes a list of Documents")
+    raises_exactly(InputError, lambda: RecursiveChunker(tokenizer="regex").chunk(value), "RecursiveChunker.chunk")
+    raises_exactly(InputError, lambda: BM25Tokenizer().tokenize(value), "BM25Tokenizer.tokenize takes a list of texts")
+    raises_exactly(InputError, lambda: evaluate({"q": {"d": 1.0}}, {"q": {"d": 1}}, value), "evaluate takes metric names")
+
+
+@pytest.mark.parametrize("path", [None, 7, b"indexes/x", ["a"], "bad\ud800name"], ids=["None", "int", "bytes", "list", "surrogate"])
+def test_a_path_that_is_no_path_is_an_input_error(animal_collection: Collection, tmp_path: Path, path: Any) -> None:
+    for call, owner in ((lambda: animal_collection.save(path), "Collection.save"), (lambda: Collection.open(path), "Collection.open"),
+                        (lambda: ragkit.open_collection(path), "open_collection")):
+        error = raises_exactly(InputError, call)
+        assert str(error).startswith(owner)
+    assert not any(tmp_path.iterdir())
+
+
+def test_a_grade_beyond_64_bits_is_an_input_error() -> None:
+    from ragkit.eval import evaluate
+
+    raises_exactly(InputError, lambda: evaluate({"q": {"d": 1.0}}, {"q": {"d": 2**70}}), "grade must be an int")
+
+
+@pytest.mark.parametrize("value", NOT_A_LIST, ids=lambda v: type(v).__name__)
+def test_non_iterable_groups_texts_and_retrievers_are_ragkit_errors(animal_collection: Collection, value: Any) -> None:
+    raises_exactly(InputError, lambda: ragkit.Principal("alice", groups=value), "Principal takes groups")
+    raises_exactly(InputError, lambda: HashEmbedder(dimension=8).embed_queries(value), "embed takes a list of texts")
+    raises_exactly(InputError, lambda: HashEmbedder(dimension=8).embed_documents(value), "embed takes a list of texts")
+    if value is not None:  # None: the default pair of legs
+        raises_exactly(InputError, lambda: HybridRetriever(animal_collection, retrievers=value), "HybridRetriever takes retrievers")
+
+
+def test_a_cache_that_is_no_semantic_cache_is_a_config_error(animal_collection: Collection) -> None:
+    from ragkit.cache import CachedRetriever
+
+    for value in ("cache", True, {}, object()):
+        raises_exactly(ConfigError, lambda v=value: CachedRetriever(HybridRetriever(animal_collection), v),
+                       "'cache' must be a SemanticCache")
+
+
+@pytest.mark.parametrize("allowed", [[True] * 3, np.ones(3, dtype=np.int64), np.ones((3, 1), dtype=bool), True, "all"],
+                         ids=["list", "int array", "2-d", "bool", "str"])
+def test_an_allowed_mask_that_is_no_bool_row_array_is_an_input_error(animal_collection: Collection, allowed: Any) -> None:
+    vector, bm25 = animal_collection.indexes["vector"], animal_collection.indexes["bm25"]
+    n = animal_collection.num_rows
+    mask = allowed if not isinstance(allowed, np.ndarray) else (np.ones(n, dtype=allowed.dtype) if allowed.ndim == 1
+                                                                 else np.ones((n, 1), dtype=bool))
+    query = HashEmbedder(dimension=32).embed_queries(["cats"])
+    raises_exactly(InputError, lambda: vector.search_rows(query, 2, allowed=mask), "allowed mask")
+    raises_exactly(InputError, lambda: bm25.search_rows(["cats"], 2, allowed=mask), "allowed mask")
+    right = np.ones(n, dtype=bool)
+    assert len(vector.search_rows(query, 2, allowed=right)[0]) == 2 and len(bm25.search_rows(["cats"], 2, allowed=right)[0]) >= 1
+
+
+def test_an_id_that_is_not_valid_unicode_deletes_nothing(animal_collection: Collection) -> None:
+    before = state(animal_collection)
+    raises_exactly(InputError, lambda: animal_collection.delete(["bad\ud800#0"]), "is not valid Unicode")
+    raises_exactly(InputError, lambda: animal_collection.delete(doc_ids=["\udfff"]), "is not valid Unicode")
+    assert state(animal_collection) == before
+
+
+def test_a_bm25_tokenizer_that_is_an_array_is_a_config_error() -> None:
+    raises_exactly(ConfigError, lambda: BM25Index(tokenizer=np.array([1, 2])), "must be a BM25Tokenizer")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", [None, b"corpus", 3], ids=["None", "bytes", "int"])
+def test_sources_and_loaders_refuse_a_path_that_is_no_path(path: Any) -> None:
+    from ragkit.eval import load_beir
+    from ragkit.pipeline import BeirSource, CsvSource, JsonlSource, ParquetSource, open_source, read_folder
+
+    for call, owner in ((lambda: list(read_folder(path)), "read_folder"), (lambda: load_beir(path), "load_beir"),
+                        (lambda: JsonlSource(path), "JsonlSource"), (lambda: CsvSource(path), "CsvSource"),
+                        (lambda: ParquetSource(path), "ParquetSource"), (lambda: BeirSource(path), "BeirSource"),
+                        (lambda: open_source(path), "open_source")):
+        assert str(raises_exactly(InputError, call)).startswith(f"{owner} takes a path")

@@ -49,6 +49,8 @@ class CachedRetriever(RetrieverWrapper):
     def __init__(self, retriever: Any, cache: SemanticCache | None = None, *, principal: Hashable = None,
                  embedder: Embedder | None = None) -> None:
         self.retriever = retriever
+        if cache is not None and not isinstance(cache, SemanticCache):
+            raise ConfigError(f"CachedRetriever: 'cache' must be a SemanticCache or None. Got {type(cache).__name__}.")
         self.cache = cache if cache is not None else SemanticCache()
         self.partition = principal
         collection = getattr(retriever, "collection", None)

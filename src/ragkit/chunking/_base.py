@@ -60,7 +60,7 @@ class ChunkerBase:
             InputError: on an item that is not a Document, or a duplicate document id.
             ConfigError: if the tokenizer cannot be loaded.
         """
-        docs = validate_documents(documents)
+        docs = validate_documents(documents, f"{type(self).__name__}.chunk")
         if not docs:
             return []
         all_starts = self._token_starts([doc.text for doc in docs])

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ragkit.core.errors import InputError
-from ragkit.core.validation import INT64_MAX, INT64_MIN
+from ragkit.core.validation import INT64_MAX, INT64_MIN, as_list
 
 __all__ = ["Document", "Chunk", "MetadataValue", "check_metadata_item", "check_unicode", "validate_documents"]
 
@@ -86,7 +86,7 @@ class Chunk:
             check_unicode(f"Chunk of document {self.doc_id!r}: doc_id", self.doc_id)
 
 
-def validate_documents(documents: Iterable[Document]) -> list[Document]:
+def validate_documents(documents: Iterable[Document], owner: str = "build_collection") -> list[Document]:
     """Materialise ``documents`` and check they are Documents with unique ids.
 
     Metadata is checked again: a Document's metadata mapping may have been changed
@@ -95,7 +95,7 @@ def validate_documents(documents: Iterable[Document]) -> list[Document]:
     Raises:
         InputError: on a non-Document item, a duplicate id, or metadata of an unsupported type.
     """
-    docs = list(documents)
+    docs = as_list(owner, documents, "a list of Documents")
     seen: set[str] = set()
     for i, doc in enumerate(docs):
         if not isinstance(doc, Document):

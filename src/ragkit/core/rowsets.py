@@ -1,4 +1,5 @@
-"""Sets of row ids held as int arrays: numpy's set routines for the query path, without numpy.ma.
+"""Sets of row ids held as int arrays: numpy's set routines for the query path, without numpy.ma; and the check of
+a boolean row mask (``allowed``) that every index's ``search_rows`` takes.
 
 ``np.unique`` (and ``np.setdiff1d`` / ``np.isin``, which call it) imports numpy.ma the first time it
 runs without ``return_index``/``return_inverse``/``return_counts``: milliseconds that a fresh process's
@@ -7,9 +8,29 @@ first query would pay. These sort-based versions give the same results.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-__all__ = ["difference", "has_duplicates"]
+from ragkit.core.errors import InputError
+
+__all__ = ["check_mask", "difference", "has_duplicates"]
+
+
+def check_mask(allowed: Any, n_rows: int) -> np.ndarray | None:
+    """``allowed`` when it is ``None`` or a numpy bool array with one flag per row (``n_rows``).
+
+    Raises:
+        InputError: anything else (a list, an int array, which would index rows instead of flagging them, a wrong shape).
+    """
+    if allowed is None:
+        return None
+    if not isinstance(allowed, np.ndarray) or allowed.dtype != np.bool_:
+        kind = f"a {allowed.dtype} array" if isinstance(allowed, np.ndarray) else f"a {type(allowed).__name__}"
+        raise InputError(f"The allowed mask must be a numpy bool array of shape ({n_rows},), one flag per row. Got {kind}.")
+    if allowed.shape != (n_rows,):
+        raise InputError(f"allowed mask has shape {allowed.shape}, expected ({n_rows},).")
+    return allowed
 
 
 def has_duplicates(ids: np.ndarray) -> bool:

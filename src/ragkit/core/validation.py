@@ -18,8 +18,8 @@ from typing import Any
 
 from ragkit.core.errors import ConfigError, InputError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "check_choice", "check_config", "check_float", "check_int", "check_k", "check_str",
-           "is_int", "output_folder"]
+__all__ = ["INT64_MAX", "INT64_MIN", "as_list", "as_path", "check_choice", "check_config", "check_float",
+           "check_int", "check_k", "check_str", "is_int", "output_folder"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -104,6 +104,39 @@ def check_k(owner: str, k: Any) -> int:
     if type(k) is int and 0 < k <= INT64_MAX:  # the common case, checked per query: check_int's verdict, sooner
         return k
     return check_int(owner, "k", k, low=1, error=InputError)
+
+
+def as_list(owner: str, items: Any, what: str) -> list[Any]:
+    """The items of the iterable ``items`` as a list (``what`` says what ``owner`` takes, for the message).
+
+    Raises:
+        InputError: ``items`` is not iterable.
+    """
+    try:
+        iterator = iter(items)
+    except TypeError:
+        raise InputError(f"{owner} takes {what}. {_got_typed(items)}") from None
+    return list(iterator)
+
+
+def as_path(owner: str, path: Any) -> Path:
+    """``path`` (a str or an ``os.PathLike`` of str) as a :class:`~pathlib.Path`.
+
+    Raises:
+        InputError: anything else (bytes, None, a number...).
+    """
+    if isinstance(path, (str, os.PathLike)):
+        try:
+            out = Path(path)
+        except TypeError:  # a PathLike whose __fspath__ gives bytes
+            pass
+        else:
+            try:
+                os.fsencode(out)
+            except UnicodeEncodeError as exc:  # a lone surrogate no file system can name
+                raise InputError(f"{owner}: {str(out)!r} is not a valid file name ({exc.reason}).") from None
+            return out
+    raise InputError(f"{owner} takes a path (str or pathlib.Path). {_got_typed(path)}")
 
 
 def output_folder(owner: str, directory: str | os.PathLike[str]) -> Path:

@@ -30,6 +30,7 @@ from ragkit.core.arrow_io import to_numpy
 from ragkit.core.atomic import write_bytes_atomic
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import Embedder
+from ragkit.core.validation import as_path
 from ragkit.embedding.sentence_transformer import check_texts
 
 __all__ = ["CachedEmbedder", "EmbeddingCache", "default_cache_dir"]
@@ -66,7 +67,7 @@ class EmbeddingCache:
             raise ConfigError(f"An embedding cache fingerprint must be JSON-serialisable. Got {fingerprint!r}.") from exc
         self.fingerprint = fingerprint
         self.namespace = hashlib.sha256(self._prefix).hexdigest()[:24]
-        self.path = Path(root) / self.namespace
+        self.path = as_path("EmbeddingCache", root) / self.namespace
         self._rows: dict[bytes, int] = {}
         self._blocks: list[np.ndarray] = []
         self._matrix: np.ndarray | None = None

@@ -15,7 +15,7 @@ import numpy as np
 from ragkit.core.deps import require
 from ragkit.core.documents import check_unicode
 from ragkit.core.errors import ConfigError, InputError, MissingDependencyError, ModelIntegrityError
-from ragkit.core.validation import check_choice, check_config, check_int, check_str
+from ragkit.core.validation import as_list, check_choice, check_config, check_int, check_str
 from ragkit.embedding.default_model import DEFAULT_MODEL, DEFAULT_MODEL_SHA256, default_model_path, is_default_model
 from ragkit.embedding.prompts import default_prompts
 
@@ -355,7 +355,7 @@ def check_texts(texts: Sequence[str]) -> list[str]:
     """
     if isinstance(texts, str):
         raise InputError("Expected a list of strings, got a single str; wrap it as [text].")
-    out = list(texts)
+    out = as_list("embed", texts, "a list of texts")
     for i, t in enumerate(out):
         if not isinstance(t, str):
             raise InputError(f"Text #{i + 1} is a {type(t).__name__}, not a str.")

@@ -16,7 +16,7 @@ from typing import Any
 from ragkit.core.documents import Document
 from ragkit.core.errors import InputError
 from ragkit.core.records import json_object, record_id, text_field
-from ragkit.core.validation import check_str
+from ragkit.core.validation import as_path, check_str
 
 __all__ = ["BeirDataset", "load_beir", "default_data_dir"]
 
@@ -76,7 +76,7 @@ def load_beir(path: str | os.PathLike[str], split: str = "test") -> BeirDataset:
         ConfigError: if ``split`` is not a non-empty string.
     """
     check_str("load_beir", "split", split)
-    root = Path(path)
+    root = as_path("load_beir", path)
     if not root.is_dir():
         raise InputError(f"BEIR folder {str(root)!r} does not exist or is not a folder. Expected {_LAYOUT}.")
     corpus_path = _require_file(root, root / "corpus.jsonl")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.validation import INT64_MAX, INT64_MIN, as_list
 
 __all__ = ["EvalResult", "evaluate", "METRIC_FORMS"]
 
@@ -136,8 +137,7 @@ def evaluate(
 
 def _parse_metrics(metrics: Iterable[str] | str) -> list[tuple[str, str, int]]:
     """``[(canonical name, kind, k)]`` in the given order, duplicates dropped."""
-    if isinstance(metrics, str):
-        metrics = (metrics,)
+    metrics = [metrics] if isinstance(metrics, str) else as_list("evaluate", metrics, "metric names (a str or a list of them)")
     specs: dict[str, tuple[str, str, int]] = {}
     valid = ", ".join(METRIC_FORMS)
     for metric in metrics:
@@ -173,9 +173,9 @@ def _qrel_grades(qid: str, judged: Mapping[str, int]) -> np.ndarray:
     for doc_id, grade in judged.items():
         if not isinstance(doc_id, str):
             raise InputError(f"qrels[{qid!r}]: doc ids must be strings. Got {doc_id!r}.")
-        if isinstance(grade, bool) or not isinstance(grade, (int, np.integer)):
+        if isinstance(grade, bool) or not isinstance(grade, (int, np.integer)) or not INT64_MIN <= grade <= INT64_MAX:
             raise InputError(
-                f"qrels[{qid!r}][{doc_id!r}]: grade must be an int. Got {grade!r} instead."
+                f"qrels[{qid!r}][{doc_id!r}]: grade must be an int (64-bit). Got {grade!r} instead."
             )
     return np.fromiter(judged.values(), dtype=np.int64, count=len(judged))
 

@@ -22,7 +22,7 @@ import pyarrow as pa
 from ragkit.core.atomic import write_table_atomic
 from ragkit.core.errors import ConfigError, IndexFormatError, InputError
 from ragkit.core.results import LegScore
-from ragkit.core.validation import check_int, check_str
+from ragkit.core.validation import as_path, check_int, check_str
 from ragkit.eval.fusion_config import FusionConfig, fuse_segments
 from ragkit.eval.metrics import EvalResult, evaluate
 
@@ -326,7 +326,7 @@ class FusionWorkbench:
         meta = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "depth": self.depth,
                 "legs": self.legs, "queries": self.queries}
         table = table.replace_schema_metadata({"ragkit": json.dumps(meta)})
-        target = Path(path)
+        target = as_path("FusionWorkbench.save", path)
         target.parent.mkdir(parents=True, exist_ok=True)
         write_table_atomic(target, table)
         return target

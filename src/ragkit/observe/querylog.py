@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError, InputError
 from ragkit.core.results import Hit
-from ragkit.core.validation import check_int, check_str
+from ragkit.core.validation import as_path, check_int, check_str
 from ragkit.observe.trace import Trace
 from ragkit.store.filters import filters_key
 
@@ -104,7 +104,7 @@ class QueryLog:
 
     def __init__(self, directory: str | Path, *, max_rows: int = 100_000, max_bytes: int = 64 * 2**20,
                  max_files: int | None = None, flush_rows: int = 256, prefix: str = "queries") -> None:
-        self.directory = Path(directory)
+        self.directory = as_path("QueryLog", directory)
         self.max_rows = check_int("QueryLog", "max_rows", max_rows, low=1)
         self.max_bytes = check_int("QueryLog", "max_bytes", max_bytes, low=1)
         self.max_files = None if max_files is None else check_int("QueryLog", "max_files", max_files, low=1)

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.protocols import Chunker, Embedder
+from ragkit.core.validation import as_path
 from ragkit.index.building import name_indexes
 from ragkit.pipeline.batch import BatchConfig, index_corpus, skipped_summary
 from ragkit.pipeline.sources import ShardSpec, Source, open_source, table_documents, table_skipped
@@ -134,7 +135,7 @@ def sync_collection(source: str | Path | Source, path: str | Path, *, chunker: C
 
     config = config or BatchConfig()
     src = open_source(source) if isinstance(source, (str, Path)) else source
-    out = Path(path)
+    out = as_path("sync_collection", path)
     if config.keep_shards or (out / LAYOUT).exists():
         raise ConfigError(f"{out} holds a sharded collection; sync updates a merged one (build without --keep-shards).")
     start = time.perf_counter()

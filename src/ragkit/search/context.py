@@ -9,6 +9,7 @@ import numpy as np
 
 from ragkit.core.documents import check_unicode
 from ragkit.core.errors import InputError
+from ragkit.core.validation import as_list
 
 if TYPE_CHECKING:
     from ragkit.core.results import Candidates
@@ -31,7 +32,7 @@ def check_queries(queries: Sequence[str]) -> list[str]:
     """
     if isinstance(queries, str):
         raise InputError("Expected a list of queries, got a single str; use search(query) or wrap it as [query].")
-    out = list(queries)
+    out = as_list("search_batch", queries, "a list of query strings")
     for i, q in enumerate(out):
         if not isinstance(q, str):
             raise InputError(f"Query #{i + 1} is a {type(q).__name__}, not a str.")

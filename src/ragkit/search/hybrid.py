@@ -12,7 +12,7 @@ from ragkit.core.protocols import Fusion
 from ragkit.core.results import Candidates
 from ragkit.core.rowsets import difference
 from ragkit.core.topk import top_k
-from ragkit.core.validation import check_int
+from ragkit.core.validation import as_list, check_int
 from ragkit.search.base import BaseRetriever
 from ragkit.search.context import SearchContext
 from ragkit.search.fusion import RRF, ScoreFusion, default_fusion, describe_fusion
@@ -55,6 +55,7 @@ class HybridRetriever(BaseRetriever):
         super().__init__(collection)
         if retrievers is None:
             retrievers = [BM25Retriever(collection), DenseRetriever(collection)]
+        retrievers = as_list("HybridRetriever", retrievers, "retrievers as a list")
         if len(retrievers) < 2:
             raise ConfigError(f"HybridRetriever needs at least two retrievers. Got {len(retrievers)}.")
         names = [getattr(r, "name", None) for r in retrievers]

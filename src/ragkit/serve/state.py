@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from ragkit.core.errors import IndexFormatError
+from ragkit.core.validation import as_path
 from ragkit.index.bm25 import warm_kernels
 from ragkit.store.access import Principal
 from ragkit.store.layout import LAYOUT, read_layout
@@ -89,7 +90,7 @@ class CollectionHolder:
 
     def __init__(self, path: str | Path, build_retriever: RetrieverFactory, *, verify: bool = True,
                  opener: Callable[..., Any] | None = None) -> None:
-        self.path = Path(path)
+        self.path = as_path("CollectionHolder", path)
         self.build_retriever = build_retriever
         self.verify = verify
         self.opener = opener or open_collection  # opener(path, verify=..., embedder=...) -> a collection

@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.validation import as_list
 from ragkit.store.filters import filter_mask
 
 __all__ = ["AccessMasks", "Principal", "access_rows", "check_access_field"]
@@ -57,10 +58,11 @@ class Principal:
             raise InputError(f"Principal id must be a non-empty str. Got {id!r}.")
         if isinstance(groups, str):
             raise InputError(f"Principal groups must be a list of str, got the single str {groups!r}; wrap it as [{groups!r}].")
-        members = frozenset(groups)
-        bad = [g for g in members if not isinstance(g, str) or not g]
+        listed = as_list("Principal", groups, "groups as a list of str")
+        bad = [g for g in listed if not isinstance(g, str) or not g]
         if bad:
             raise InputError(f"Principal groups must be non-empty str. Got {bad[:5]!r}.")
+        members = frozenset(listed)
         prefixed = sorted(g for g in members if g.startswith(_PREFIXES))
         if prefixed:
             raise InputError(f"Principal group names cannot start with 'user:' or 'group:' (the namespaces of access "

@@ -18,6 +18,7 @@ from ragkit.core.arrow_io import from_numpy
 from ragkit.core.errors import AccessError, IndexFormatError, InputError, ModelMismatchError, RagkitError
 from ragkit.core.protocols import Embedder, IndexKind, SearchIndex
 from ragkit.core.results import Candidates, Hit
+from ragkit.core.validation import as_path
 from ragkit.store import folder, persist, updates
 from ragkit.store.access import AccessMasks, check_access_field
 from ragkit.store.filters import Filter, filter_mask
@@ -40,11 +41,10 @@ def _token() -> str:
 class Collection:
     """Chunks plus the indexes built over them, saved as one folder.
 
-    Build one with :func:`ragkit.build_collection`; reopen a saved one with
-    :meth:`Collection.open`. Row ``i`` of :attr:`chunks` is row ``i`` of every index.
-    :meth:`add`, :meth:`delete` and :meth:`upsert` change it in memory (all indexes
-    together, by chunk id ``"<doc_id>#<position>"``); :meth:`save` persists the new version
-    atomically. :attr:`version` changes on every change.
+    Build one with :func:`ragkit.build_collection`; reopen a saved one with :meth:`Collection.open`.
+    Row ``i`` of :attr:`chunks` is row ``i`` of every index. :meth:`add`, :meth:`delete` and :meth:`upsert`
+    change it in memory (all indexes together, by chunk id ``"<doc_id>#<position>"``); :meth:`save` persists
+    the new version atomically. :attr:`version` changes on every change.
 
     Thread safety: searches run concurrently; a change waits for running searches and
     holds new ones back until it is complete, so every search sees one whole version.
@@ -332,7 +332,7 @@ class Collection:
             ConflictError: this collection was opened from ``path`` and another writer has
                 saved there since (saving would discard that writer's changes).
         """
-        root = Path(path)
+        root = as_path("Collection.save", path)
         folder.check_target(root)
         with self._lock.read():
             self._check_usable()
@@ -385,7 +385,7 @@ class Collection:
             CorruptIndexError: a file is missing, truncated, altered or unreadable.
             ModelMismatchError: ``embedder`` is not the model the vectors were made with.
         """
-        root = Path(path)
+        root = as_path("Collection.open", path)
         if (root / LAYOUT).is_file():
             raise IndexFormatError(f"{root} holds a sharded collection ({LAYOUT}): open it with ragkit.open_collection(path).")
         manifest, snapshot = folder.open_snapshot(root)

@@ -30,6 +30,7 @@ import pyarrow as pa
 from ragkit.core.errors import CorruptIndexError, IndexFormatError, InputError, ReadOnlyError
 from ragkit.core.protocols import Embedder, IndexKind
 from ragkit.core.results import Candidates, Hit
+from ragkit.core.validation import as_path
 from ragkit.index.bm25 import CorpusStats
 from ragkit.store.access import Principal
 from ragkit.store.collection import Collection
@@ -46,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 def open_collection(path: str | Path, **options: Any) -> Collection | ShardedCollection:
     """Open ``path`` as a :class:`ShardedCollection` when it has ``shards.json``, else as a :class:`Collection`."""
-    if (Path(path) / LAYOUT).is_file():
+    if (as_path("open_collection", path) / LAYOUT).is_file():
         return ShardedCollection.open(path, **options)
     return Collection.open(path, **options)
 
@@ -103,7 +104,7 @@ class ShardedCollection:
         since it was written (then recomputed from the shards, whose document ids are checked
         to be unique across shards).
         """
-        root = Path(path)
+        root = as_path("ShardedCollection.open", path)
         layout = read_layout(root)
         shards: list[Collection] = []
         changed = False

@@ -14,6 +14,7 @@ import numpy as np
 from ragkit.core.errors import InputError, ReadOnlyError, ShardUnavailableError
 from ragkit.core.protocols import IndexKind, SearchIndex
 from ragkit.core.results import Candidates
+from ragkit.core.rowsets import check_mask
 from ragkit.core.topk import merge_top_k
 from ragkit.index.bm25 import CorpusStats
 
@@ -63,8 +64,7 @@ class ShardedIndex:
 
     def search_rows(self, queries: Any, k: int, allowed: np.ndarray | None = None, *, trace: Any = None) -> list[Candidates]:
         """Each shard's top-``k`` (with the corpus-wide BM25 statistics), merged by score (ties: lower row)."""
-        if allowed is not None and allowed.shape != (self.num_rows,):
-            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.num_rows},).")
+        allowed = check_mask(allowed, self.num_rows)
         def one(s: int) -> tuple[list[Candidates] | None, float, ShardUnavailableError | None]:
             part = self.parts[s]
             local = None if allowed is None else allowed[int(self.offsets[s]):int(self.offsets[s + 1])]

@@ -14,8 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragkit.core.arrow_io import to_numpy
-from ragkit.core.documents import Chunk, Document, check_metadata_item, validate_documents
+from ragkit.core.documents import Chunk, Document, check_metadata_item, check_unicode, validate_documents
 from ragkit.core.errors import EmptyCorpusError, InputError
+from ragkit.core.validation import as_list
 from ragkit.store.chunks import chunks_to_table
 
 __all__ = ["append_chunks", "blank_dead_rows", "chunk_ids", "prepare", "refuse_existing", "rows_for_ids", "to_chunks"]
@@ -46,6 +47,9 @@ def _id_list(ids: Any, what: str) -> list[str]:
     bad = [v for v in out if not isinstance(v, str) or not v]
     if bad:
         raise InputError(f"{what} must hold non-empty str ids. Got {_show(bad)}.")
+    if not "".join(out).isascii():
+        for v in out:
+            check_unicode(f"{what}: id {v!r}", v)
     if len(set(out)) != len(out):
         seen: set[str] = set()
         dup = [v for v in out if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
@@ -121,7 +125,7 @@ def to_chunks(items: Any, chunker: Any) -> tuple[list[Chunk], list[str], bool]:
     """
     if isinstance(items, (str, bytes, Document, Chunk)):
         raise InputError(f"Expected a list of Documents or Chunks, got a single {type(items).__name__}; wrap it in a list.")
-    items = list(items)
+    items = as_list("Collection.add / upsert", items, "a list of Documents or Chunks")
     if not items:
         raise EmptyCorpusError("Nothing to add: the list of documents or chunks is empty.")
     if all(isinstance(x, Document) for x in items):

@@ -24,6 +24,7 @@ import pyarrow as pa
 from ragkit.core.arrow_io import from_strings
 from ragkit.core.errors import EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
+from ragkit.core.rowsets import check_mask
 from ragkit.core.validation import check_k
 from ragkit.index.bm25 import query as querying
 from ragkit.index.bm25.config import BM25Config, config_options
@@ -64,7 +65,7 @@ class BM25Index:
     def __init__(self, variant: Variant = "lucene", *, k1: float = 1.5, b: float = 0.75,
                  delta: float = 0.5, epsilon: float = 0.25, tokenizer: BM25Tokenizer | None = None) -> None:
         self.config = BM25Config(variant=variant, k1=k1, b=b, delta=delta, epsilon=epsilon,
-                                 tokenizer=tokenizer or BM25Tokenizer())
+                                 tokenizer=BM25Tokenizer() if tokenizer is None else tokenizer)
         self._state: IndexVersion | None = None
         self._terms: pa.Array | list[str] | None = None  # term of each id (Arrow when loaded)
         self._vocab: dict[str, int] | None = None
@@ -311,8 +312,7 @@ class BM25Index:
                 f"BM25Index.search_rows: 'stats' must be a CorpusStats (the merged statistics() of the corpus's parts) "
                 f"or None, got {type(stats).__name__}."
             )
-        if allowed is not None and allowed.shape != (state.n_rows,):
-            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({state.n_rows},).")
+        allowed = check_mask(allowed, state.n_rows)
         start = time.perf_counter()
         tokens = self.config.tokenizer.tokenize(queries)
         if trace is not None:

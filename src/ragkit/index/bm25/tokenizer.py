@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError, MissingDependencyError
-from ragkit.core.validation import check_choice, check_config, check_str
+from ragkit.core.validation import as_list, check_choice, check_config, check_str
 from ragkit.index.bm25.stopwords import STOPWORDS
 
 if TYPE_CHECKING:
@@ -140,6 +140,8 @@ class BM25Tokenizer:
         """
         if isinstance(texts, str):
             raise InputError("BM25Tokenizer.tokenize expects a list of texts, got a single str; wrap it as [text].")
+        if not isinstance(texts, (list, tuple)):
+            texts = as_list("BM25Tokenizer.tokenize", texts, "a list of texts")
         findall = _compiled(self.pattern).findall
         bigrams = self.cjk == "bigram"
         out: list[list[str]] = []

@@ -16,6 +16,7 @@ import numpy as np
 from ragkit.core.deps import require
 from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
+from ragkit.core.rowsets import check_mask
 from ragkit.core.validation import check_float, check_int, check_k
 from ragkit.index.vector import engine, tuning
 from ragkit.index.vector.config import FaissConfig, config_options
@@ -288,8 +289,7 @@ class FaissIndex:
         k = check_k("FaissIndex.search_rows", k)
         self._require_built()
         queries = check_vectors(queries, owner="FaissIndex.search_rows", dimension=int(self._vectors.shape[1]))
-        if allowed is not None and allowed.shape != (self.n_docs,):
-            raise InputError(f"allowed mask has shape {allowed.shape}, expected ({self.n_docs},).")
+        allowed = check_mask(allowed, self.n_docs)
         if allowed is None and self._live_state()[0]:  # every slot live: FAISS fills k unfiltered
             return self._search(queries, k, None)
         mask = self._row_slot >= 0 if allowed is None else (self._row_slot >= 0) & allowed

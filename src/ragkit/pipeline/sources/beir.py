@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.core.errors import InputError
+from ragkit.core.validation import as_path
 from ragkit.pipeline.sources.jsonl import JsonlSource
 
 __all__ = ["BeirSource"]
@@ -24,7 +25,7 @@ class BeirSource(JsonlSource):
     kind = "beir"
 
     def __init__(self, path: str | Path) -> None:
-        root = Path(path)
+        root = as_path("BeirSource", path)
         if not (root / "corpus.jsonl").is_file():
             raise InputError(f"{root} is not a BEIR folder: it has no corpus.jsonl.")
         super().__init__(root / "corpus.jsonl", id_field="_id", text_field="text", title_field="title",

@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ragkit.core.documents import Document
 from ragkit.core.errors import EmptyCorpusError, InputError
-from ragkit.core.validation import check_int
+from ragkit.core.validation import as_path, check_int
 from ragkit.pipeline.sources._base import ShardSpec, documents_table, table_documents, table_skipped
 from ragkit.pipeline.sources.loaders import (
     DOCUMENT_SUFFIXES,
@@ -60,7 +60,7 @@ class FolderSource:
 
     def __init__(self, path: str | Path, *, suffixes: Sequence[str] = ALL_SUFFIXES, strict: bool = False,
                  max_bytes: int | None = MAX_FILE_BYTES) -> None:
-        given = Path(path)
+        given = as_path("read_folder", path)
         self._single: str | None
         if given.is_file():
             self.root, self._single = given.parent, given.name

@@ -10,7 +10,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import InputError
 from ragkit.core.records import json_object
-from ragkit.core.validation import check_int
+from ragkit.core.validation import as_path, check_int
 from ragkit.pipeline.sources._base import ShardSpec, documents_table
 from ragkit.pipeline.sources.fields import FieldMap
 
@@ -43,7 +43,7 @@ class JsonlSource:
 
     def __init__(self, path: str | Path, *, id_field: str = "id", text_field: str = "text", title_field: str | None = None,
                  metadata_fields: Sequence[str] | None = None) -> None:
-        self.path = Path(path)
+        self.path = as_path("JsonlSource", path)
         if not self.path.is_file():
             raise InputError(f"{self.path} is not a file; give the path of a .jsonl corpus.")
         self.fields = FieldMap.of(id_field=id_field, text_field=text_field, title_field=title_field,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ragkit.core.errors import ConfigError, InputError
-from ragkit.core.validation import check_choice
+from ragkit.core.validation import as_path, check_choice
 from ragkit.pipeline.sources._base import Source
 from ragkit.pipeline.sources.folder import MAX_FILE_BYTES
 
@@ -46,7 +46,7 @@ def open_source(path: str | Path, kind: str = "auto", *, id_field: str | None = 
     from ragkit.pipeline.sources.parquet import ParquetSource
 
     check_choice("open_source", "kind", kind, SOURCE_KINDS)
-    p = Path(path)
+    p = as_path("open_source", path)
     if not p.exists():
         raise InputError(f"The source {p} does not exist; give a folder, a document file, a .jsonl, .csv or .parquet file.")
     if kind == "auto":

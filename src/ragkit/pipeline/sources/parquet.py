@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ragkit.core.errors import InputError
-from ragkit.core.validation import check_int
+from ragkit.core.validation import as_path, check_int
 from ragkit.pipeline.sources._base import ShardSpec
 from ragkit.pipeline.sources.fields import FieldMap, arrow_documents, table_columns
 
@@ -32,7 +32,7 @@ class ParquetSource:
 
     def __init__(self, path: str | Path, *, id_field: str = "id", text_field: str = "text", title_field: str | None = None,
                  metadata_fields: Sequence[str] | None = None) -> None:
-        self.path = Path(path)
+        self.path = as_path("ParquetSource", path)
         self.files = sorted(self.path.rglob("*.parquet")) if self.path.is_dir() else [self.path]
         if not self.files or not all(f.is_file() for f in self.files):
             raise InputError(f"{self.path} is neither a .parquet file nor a folder holding some.")
