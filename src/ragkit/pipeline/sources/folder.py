@@ -99,7 +99,8 @@ class FolderSource:
             else:
                 skipped.append(self._skip(rel, SkippedFile("unsupported type", _unsupported(rel, self.suffixes))))
         if not files:
-            why = "; ".join(f"{s['path']}: {s['detail']}" for s in skipped[:5]) or "it has no files"
+            shown = ", ".join(str(s["path"]) for s in skipped[:5]) + (f" and {len(skipped) - 5:,} more" if len(skipped) > 5 else "")
+            why = f"{len(skipped):,} skipped: {shown}; readable: {', '.join(self.suffixes)}" if skipped else "it has no files"
             raise EmptyCorpusError(f"{self.root} holds no documents ragkit can read ({why}).")
         specs: list[ShardSpec] = [{"index": i, "docs": len(files[s:s + shard_docs]), "files": files[s:s + shard_docs]}
                                   for i, s in enumerate(range(0, len(files), shard_docs))]
