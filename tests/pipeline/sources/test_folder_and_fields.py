@@ -51,6 +51,29 @@ def test_a_folder_of_only_unreadable_files_says_why(tmp_path: Path, make) -> Non
         index_corpus(tmp_path, tmp_path / "out", indexes=[_bm25()], progress=False)
 
 
+def test_a_symbolic_link_leading_outside_the_folder_is_skipped_not_read(tmp_path: Path) -> None:
+    outside = tmp_path / "private"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("the launch code is 0000")
+    (outside / "more.md").write_text("# Private\n\nsalaries")
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "guide.md").write_text("# Guide\n\nreset the router")
+    (folder / "link-to-secret.txt").symlink_to(outside / "secret.txt")
+    (folder / "sub" / "inside-link.md").symlink_to(folder / "guide.md")  # inside the folder: read
+    (folder / "private-dir").symlink_to(outside, target_is_directory=True)
+    source = FolderSource(folder)
+    table = _all(source)
+    assert table.column("id").to_pylist() == ["guide.md", "sub/inside-link.md"]
+    assert "launch code" not in " ".join(table.column("text").to_pylist())
+    assert [(s["path"], s["reason"]) for s in _skipped(source)] == [("link-to-secret.txt", "outside the folder")]
+    assert "a symbolic link to" in _skipped(source)[0]["detail"]
+    assert [d.id for d in read_folder(folder)] == ["guide.md", "sub/inside-link.md"]
+    with pytest.raises(InputError, match=r"link-to-secret.txt was not indexed \(outside the folder\)"):
+        FolderSource(folder, strict=True).plan(10)
+    assert [d.id for d in read_folder(folder / "link-to-secret.txt")] == ["link-to-secret.txt"]  # named on its own: read
+
+
 def test_strict_makes_a_skip_an_error(mixed_folder: Path) -> None:
     with pytest.raises(InputError, match=r"firmware.bin was not indexed \(unsupported type\)"):
         FolderSource(mixed_folder, strict=True).plan(10)

@@ -42,7 +42,10 @@ class FolderSource:
     and PPTX with a page map (chunks then know ``page_start``/``page_end``). The id is the
     path relative to the folder (the file name for a single file); metadata records
     ``source`` (that path), ``format`` (the suffix) and what the loader found (``title``,
-    ``pages``). Hidden files and folders (names starting with ``.``) are not read.
+    ``pages``). Hidden files and folders (names starting with ``.``) are not read, nor is a
+    symbolic link that leads outside the folder (``/etc/passwd`` from an unpacked archive would
+    otherwise be indexed and served): it is skipped as "outside the folder". A file named on
+    its own is read wherever it leads.
 
     A file that gives no document is never dropped silently: it is listed, with its reason
     (unsupported type, encrypted, no extractable text, not UTF-8, too large, unreadable,
@@ -68,6 +71,7 @@ class FolderSource:
             self.root, self._single = given, None
         else:
             raise InputError(f"{given} is neither a folder of documents nor a document file.")
+        self._real_root = self.root.resolve()
         self.suffixes = tuple(sorted({s.lower() if s.startswith(".") else f".{s.lower()}" for s in suffixes}))
         unknown = sorted(set(self.suffixes) - set(LOADERS))
         if unknown:
@@ -94,7 +98,10 @@ class FolderSource:
         wanted = set(self.suffixes)
         files, skipped = [], []
         for rel in self.files():
-            if Path(rel).suffix.lower() in wanted:
+            outside = self._outside(rel)
+            if outside is not None:
+                skipped.append(self._skip(rel, SkippedFile("outside the folder", outside)))
+            elif Path(rel).suffix.lower() in wanted:
                 files.append(rel)
             else:
                 skipped.append(self._skip(rel, SkippedFile("unsupported type", _unsupported(rel, self.suffixes))))
@@ -115,6 +122,9 @@ class FolderSource:
         skipped: list[dict[str, str]] = list(spec.get("skipped", []))
         for rel in spec["files"]:
             try:
+                outside = self._outside(rel)  # again: a link may have changed since the plan
+                if outside is not None:
+                    raise SkippedFile("outside the folder", outside)
                 loaded = load_file(self.root / rel, max_bytes=self.max_bytes)
             except SkippedFile as exc:
                 skipped.append(self._skip(rel, exc))
@@ -123,6 +133,16 @@ class FolderSource:
             texts.append(loaded.text)
             metas.append({"source": rel, **loaded.metadata})
         return documents_table(ids, texts, metas, skipped)
+
+    def _outside(self, rel: str) -> str | None:
+        """Why ``rel`` is not read when it leads (through symbolic links) outside the folder, else ``None``."""
+        if self._single:
+            return None
+        root = self._real_root
+        target = (self.root / rel).resolve()
+        if target == root or root in target.parents:
+            return None
+        return f"a symbolic link to {target}, outside {root}; files outside the folder are not read (copy it in to index it)"
 
     def _skip(self, rel: str, exc: SkippedFile) -> dict[str, str]:
         if self.strict:

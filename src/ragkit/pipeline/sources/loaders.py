@@ -26,7 +26,8 @@ HTML_SUFFIXES: tuple[str, ...] = (".html", ".htm", ".xhtml")
 DOCUMENT_SUFFIXES: tuple[str, ...] = (".pdf", ".docx", ".pptx", ".epub")
 
 #: Why a file gave no document.
-SKIP_REASONS = ("unsupported type", "encrypted", "no extractable text", "not UTF-8", "too large", "unreadable", "empty")
+SKIP_REASONS = ("unsupported type", "encrypted", "no extractable text", "not UTF-8", "too large", "unreadable", "empty",
+                "outside the folder")
 
 
 class SkippedFile(InputError):
