@@ -11,7 +11,7 @@ Cases: a BM25-only collection (the CLI's default mode falls back to BM25), the s
 queries embedded with torch (``--query-backend torch``: the path before the ONNX backend) and
 with the default (ONNX Runtime, the model exported once beforehand — the build step warms it).
 Both collections index this repository's docs/ (built once into ``--work``, the hybrid one with
-the default model).
+the default model), by each configuration for itself (an older tree may not read a newer format).
 
     python benchmarks/cold_start.py                                   # this tree, this interpreter
     python benchmarks/cold_start.py --config "before=/tmp/head/src" --config "after=src" \
@@ -155,21 +155,26 @@ def main() -> None:
     info = run_info(["numpy", "pyarrow", "torch", "sentence-transformers", "transformers", "onnxruntime", "faiss-cpu",
                      "faiss-gpu", "pandas"])
     args.work.mkdir(parents=True, exist_ok=True)
-    collections = build(configs[-1][2], args.work, configs[-1][1])
+    # each configuration builds (and reads) its own collections: an older tree may not read a newer collection format
+    collections = {label: build(python, args.work / _slug(label), src) for label, src, python in configs}
     walls: dict[tuple[str, str], list[float]] = {}
     for _ in range(args.repeats):  # configurations alternate: the same load for each
         for name, kind, mode, backend in cases:
             for label, src, python in configs:
                 walls.setdefault((label, name), []).extend(
-                    time_command(python, collections[kind], mode, backend, 1, src)["runs"])
+                    time_command(python, collections[label][kind], mode, backend, 1, src)["runs"])
     rows = []
     for label, src, python in configs:
         for name, kind, mode, backend in cases:
             runs = walls[(label, name)]
             rows.append({"config": label, "src": src, "python": python, "case": name, "median_s": statistics.median(runs),
-                         "best_s": min(runs), "runs": runs, "probe": probe(python, collections[kind], mode, backend, src)})
+                         "best_s": min(runs), "runs": runs, "probe": probe(python, collections[label][kind], mode, backend, src)})
             print(f"{label} | {name}: median {rows[-1]['median_s']:.2f}s, best {rows[-1]['best_s']:.2f}s", file=sys.stderr)
     write({"run": finish(info), "query": QUERY, "repeats": args.repeats, "rows": rows})
+
+
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in label) or "config"
 
 
 def write(results: dict[str, Any]) -> None:
