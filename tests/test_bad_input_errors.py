@@ -507,3 +507,24 @@ def test_sources_and_loaders_refuse_a_path_that_is_no_path(path: Any) -> None:
                         (lambda: ParquetSource(path), "ParquetSource"), (lambda: BeirSource(path), "BeirSource"),
                         (lambda: open_source(path), "open_source")):
         assert str(raises_exactly(InputError, call)).startswith(f"{owner} takes a path")
+
+
+@pytest.mark.parametrize("value", [True, b"x", {}, "abc", 3], ids=["bool", "bytes", "dict", "str", "int"])
+def test_build_pieces_of_the_wrong_kind_are_config_errors(animal_docs: list[Document], tmp_path: Path, value: Any) -> None:
+    from ragkit.pipeline import index_corpus, sync_collection
+    from ragkit.store.registry import register_component
+
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"id": "a", "text": "hello world"}\n')
+    raises_exactly(ConfigError, lambda: ragkit.build_collection(animal_docs, chunker=value), "'chunker' parameter of build_collection")
+    raises_exactly(ConfigError, lambda: ragkit.build_collection(animal_docs, embedder=value), "'embedder' parameter of build_collection")
+    raises_exactly(ConfigError, lambda: index_corpus(corpus, tmp_path / "o", chunker=value), "'chunker' parameter of index_corpus")
+    raises_exactly(ConfigError, lambda: index_corpus(corpus, tmp_path / "o", embedder=value), "'embedder' parameter of index_corpus")
+    raises_exactly(ConfigError, lambda: index_corpus(corpus, tmp_path / "o", config=value), "'config' must be a BatchConfig")
+    raises_exactly(ConfigError, lambda: sync_collection(corpus, tmp_path / "s", chunker=value), "'chunker' parameter of sync_collection")
+    raises_exactly(ConfigError, lambda: register_component(value), "register_component takes a class")
+    assert not (tmp_path / "o").exists() and not (tmp_path / "s").exists()
+    if isinstance(value, int):  # not iterable (a str is a path, bytes and a dict iterate)
+        raises_exactly(InputError, lambda: ragkit.build_collection(animal_docs, indexes=value), "build_collection takes indexes")
+        raises_exactly(InputError, lambda: sync_collection(value, tmp_path / "s"), "sync_collection reads a path or a Source")
+        raises_exactly(InputError, lambda: index_corpus(corpus, value), "index_corpus takes a path")

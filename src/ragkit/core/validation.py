@@ -19,7 +19,7 @@ from typing import Any
 from ragkit.core.errors import ConfigError, InputError
 
 __all__ = ["INT64_MAX", "INT64_MIN", "as_list", "as_path", "check_choice", "check_config", "check_float",
-           "check_int", "check_k", "check_str", "is_int", "output_folder"]
+           "check_int", "check_k", "check_role", "check_str", "is_int", "output_folder"]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -137,6 +137,21 @@ def as_path(owner: str, path: Any) -> Path:
                 raise InputError(f"{owner}: {str(out)!r} is not a valid file name ({exc.reason}).") from None
             return out
     raise InputError(f"{owner} takes a path (str or pathlib.Path). {_got_typed(path)}")
+
+
+def check_role(owner: str, name: str, value: Any, role: str, methods: Iterable[str]) -> None:
+    """Check that ``value`` (the ``name`` parameter of ``owner``) can act as a ``role``: its class has each of ``methods``.
+
+    Looked up on the class, so no property of the instance runs (an embedder's ``dimension`` may load its model).
+
+    Raises:
+        ConfigError: a method is missing.
+    """
+    wanted = list(methods)
+    missing = [m for m in wanted if not callable(getattr(type(value), m, None))]
+    if missing:
+        raise ConfigError(f"The {name!r} parameter of {owner} must be a {role} (with {', '.join(wanted)}). "
+                          f"{_got_typed(value)}")
 
 
 def output_folder(owner: str, directory: str | os.PathLike[str]) -> Path:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ragkit.core.errors import ConfigError
 from ragkit.core.protocols import SearchIndex
+from ragkit.core.validation import as_list
 
 __all__ = ["INDEX_KINDS", "build_indexes", "name_indexes"]
 
@@ -31,7 +32,7 @@ def name_indexes(indexes: Sequence[Any] | Mapping[str, Any]) -> dict[str, Search
         named = dict(indexes)
     else:
         named = {}
-        for idx in indexes:
+        for idx in as_list("build_collection", indexes, "indexes as a list, or a mapping of name -> index"):
             kind = getattr(idx, "kind", None)  # user input: not known to be an index yet
             if kind is None:
                 raise ConfigError(f"{idx!r} is not a ragkit index (it has no 'kind' attribute).")

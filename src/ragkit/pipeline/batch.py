@@ -25,9 +25,10 @@ import pyarrow as pa
 
 from ragkit.core.errors import ConfigError, EmptyCorpusError, InputError
 from ragkit.core.protocols import Chunker, Embedder
-from ragkit.core.validation import check_choice, check_int
+from ragkit.core.validation import as_path, check_choice, check_int
 from ragkit.core.wording import count, rate
 from ragkit.index.building import name_indexes
+from ragkit.pipeline.arguments import check_pieces, check_source
 from ragkit.pipeline.checks import warn_if_truncating
 from ragkit.pipeline.commit import MERGED, STAGING, build_summary, drop_record, finish, finished_build, owned_output_names, plan_output
 from ragkit.pipeline.encoding import ShardEncoder
@@ -194,17 +195,18 @@ def index_corpus(source: str | Path | Source, out: str | Path, *, chunker: Chunk
 
     if config is None:
         config = BatchConfig(**options)
+    elif not isinstance(config, BatchConfig):
+        raise ConfigError(f"index_corpus: 'config' must be a BatchConfig or None. Got {type(config).__name__}.")
     elif options:
         raise ConfigError(f"index_corpus got both config= and options {sorted(options)}; give one or the other.")
     if config.engine == "ray":
         from ragkit.core.deps import require
 
         require("ray", extra="ray")
-    if not isinstance(source, (str, Path)) and not all(callable(getattr(source, m, None)) for m in ("describe", "plan", "read")):
-        raise InputError(f"index_corpus reads a path or a Source, not a {type(source).__name__}; "
-                         "for Documents in memory use build_collection(documents).save(path).")
+    check_source("index_corpus", source)
+    check_pieces("index_corpus", chunker, embedder)
     src = open_source(source) if isinstance(source, (str, Path)) else source
-    out = Path(out)
+    out = as_path("index_corpus", out)
     chunker = chunker if chunker is not None else RecursiveChunker()
     named = name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
     needs_vectors = any(idx.kind == "vector" for idx in named.values())

@@ -11,6 +11,7 @@ from ragkit.core.documents import Document, validate_documents
 from ragkit.core.errors import EmptyCorpusError, InputError
 from ragkit.core.protocols import Chunker, Embedder
 from ragkit.index.building import build_indexes, name_indexes
+from ragkit.pipeline.arguments import check_pieces
 from ragkit.pipeline.checks import warn_if_truncating
 from ragkit.pipeline.vectors import VectorSource, resolve_vectors
 from ragkit.store.chunks import chunks_to_table
@@ -62,6 +63,7 @@ def build_collection(
     docs = validate_documents(documents)
     if not docs:
         raise EmptyCorpusError("build_collection got no documents; give at least one Document.")
+    check_pieces("build_collection", chunker, embedder)
     chunker = chunker if chunker is not None else RecursiveChunker()
     named = name_indexes(indexes if indexes is not None else [FaissIndex("Flat"), BM25Index()])
     needs_vectors = any(idx.kind == "vector" for idx in named.values())

@@ -28,6 +28,7 @@ from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.protocols import Chunker, Embedder
 from ragkit.core.validation import as_path
 from ragkit.index.building import name_indexes
+from ragkit.pipeline.arguments import check_pieces, check_source
 from ragkit.pipeline.batch import BatchConfig, index_corpus, skipped_summary
 from ragkit.pipeline.sources import ShardSpec, Source, open_source, table_documents, table_skipped
 from ragkit.store.collection import Collection
@@ -134,6 +135,8 @@ def sync_collection(source: str | Path | Source, path: str | Path, *, chunker: C
     from ragkit.store.manifest import MANIFEST
 
     config = config or BatchConfig()
+    check_source("sync_collection", source)
+    check_pieces("sync_collection", chunker, embedder)
     src = open_source(source) if isinstance(source, (str, Path)) else source
     out = as_path("sync_collection", path)
     if config.keep_shards or (out / LAYOUT).exists():

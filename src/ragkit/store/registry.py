@@ -32,6 +32,8 @@ def register_component(cls: type[Any]) -> type[Any]:
 
     Usable as a class decorator.
     """
+    if not isinstance(cls, type):
+        raise ConfigError(f"register_component takes a class (a chunker, embedder or index). Got {type(cls).__name__}.")
     if not hasattr(cls, "from_config"):
         raise ConfigError(f"{cls.__name__} needs a from_config classmethod to be registered.")
     if cls.__name__ in _BUILTINS and resolve_component(cls.__name__) is not cls:
