@@ -528,3 +528,24 @@ def test_build_pieces_of_the_wrong_kind_are_config_errors(animal_docs: list[Docu
         raises_exactly(InputError, lambda: ragkit.build_collection(animal_docs, indexes=value), "build_collection takes indexes")
         raises_exactly(InputError, lambda: sync_collection(value, tmp_path / "s"), "sync_collection reads a path or a Source")
         raises_exactly(InputError, lambda: index_corpus(corpus, value), "index_corpus takes a path")
+
+
+@pytest.mark.parametrize("value", [["vector"], {"a": 1}, np.array(["vector", "bm25"]), 3], ids=["list", "dict", "array", "int"])
+def test_an_index_name_that_is_no_str_is_an_input_error(animal_collection: Collection, value: Any) -> None:
+    raises_exactly(InputError, lambda: DenseRetriever(animal_collection, index=value), "has no index")
+    raises_exactly(InputError, lambda: BM25Retriever(animal_collection, index=value), "has no index")
+
+
+@pytest.mark.parametrize("value", [True, "trace", {}, object()], ids=["bool", "str", "dict", "object"])
+def test_a_trace_that_is_no_tracer_is_a_config_error(animal_collection: Collection, value: Any) -> None:
+    raises_exactly(ConfigError, lambda: HybridRetriever(animal_collection).search("cats", k=2, trace=value), "must be a Tracer")
+
+
+def test_evaluate_retriever_and_serve_config_refuse_the_wrong_kind(animal_collection: Collection) -> None:
+    from ragkit.pipeline import evaluate_retriever
+    from ragkit.serve import ServeConfig
+
+    for value in (None, {"q": "x"}, "scifact"):
+        raises_exactly(InputError, lambda v=value: evaluate_retriever(HybridRetriever(animal_collection), v), "takes a BeirDataset")
+    for value in (None, b"col", 3):
+        raises_exactly(InputError, lambda v=value: ServeConfig(collection=v, allow_anonymous=True), "ServeConfig \\(collection\\)")

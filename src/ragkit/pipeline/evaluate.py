@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ragkit.core.errors import InputError
 from ragkit.core.validation import check_choice, check_int
-from ragkit.eval import EvalResult, doc_level_run, evaluate
+from ragkit.eval import BeirDataset, EvalResult, doc_level_run, evaluate
 from ragkit.eval.runs import chunk_ids
 
 if TYPE_CHECKING:
@@ -51,4 +52,6 @@ def evaluate_retriever(retriever: BaseRetriever, dataset: BeirDataset, *,
 
     ``level="chunk"`` scores chunk ids ``"<doc_id>#<position>"`` against chunk-level qrels.
     """
+    if not isinstance(dataset, BeirDataset):
+        raise InputError(f"evaluate_retriever takes a BeirDataset (ragkit.eval.load_beir(path)). Got {type(dataset).__name__}.")
     return evaluate(retrieve_run(retriever, dataset.queries, depth=depth, level=level), dataset.qrels, metrics)

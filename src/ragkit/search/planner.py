@@ -21,7 +21,7 @@ import numpy as np
 
 from ragkit.core.errors import ConfigError
 from ragkit.core.results import Candidates, Hit
-from ragkit.core.validation import check_k, is_int
+from ragkit.core.validation import check_k, check_role, is_int
 from ragkit.search.context import SearchContext
 from ragkit.search.protocols import HitStage
 
@@ -85,6 +85,7 @@ def run_search(retriever: Any, queries: Sequence[str], k: int, filters: Filter |
     k = check_k(type(retriever).__name__, k)
     storage = retriever.collection
     if trace is not None:
+        check_role(type(retriever).__name__, "trace", trace, "Tracer", ("begin", "enter", "lap", "leg", "abandon", "end"))
         trace.begin(retriever.name, len(queries) if not isinstance(queries, str) else 1)
     try:
         with storage.reading():  # one version for the whole search

@@ -30,7 +30,7 @@ class IndexLeg(BaseRetriever):
 
     def __init__(self, collection: SearchStorage, index: str | None = None) -> None:
         super().__init__(collection)
-        self.index_name = index or collection.index_of_kind(self.kind)
+        self.index_name = index if index is not None else collection.index_of_kind(self.kind)
         self.index = collection.index(self.index_name)
 
     @property

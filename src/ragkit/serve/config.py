@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from ragkit.core.errors import ConfigError
-from ragkit.core.validation import check_choice, check_float, check_int, check_str
+from ragkit.core.validation import as_path, check_choice, check_float, check_int, check_str
 
 __all__ = ["MODES", "ServeConfig", "ServeLimits"]
 
@@ -84,7 +84,7 @@ class ServeConfig:
     ray_address: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "collection", Path(self.collection))
+        object.__setattr__(self, "collection", as_path("ServeConfig (collection)", self.collection))
         check_str("ServeConfig", "host", self.host)
         check_int("ServeConfig", "port", self.port, low=0, high=65535)
         check_choice("ServeConfig", "mode", self.mode, MODES)
@@ -96,9 +96,9 @@ class ServeConfig:
         if self.keys_file is None and not self.allow_anonymous:
             raise ConfigError("ServeConfig needs 'keys_file' (API keys, each naming its principal) or allow_anonymous=True.")
         if self.keys_file is not None:
-            object.__setattr__(self, "keys_file", Path(self.keys_file))
+            object.__setattr__(self, "keys_file", as_path("ServeConfig (keys_file)", self.keys_file))
         if self.query_log is not None:
-            object.__setattr__(self, "query_log", Path(self.query_log))
+            object.__setattr__(self, "query_log", as_path("ServeConfig (query_log)", self.query_log))
         if self.name is not None:
             check_str("ServeConfig", "name", self.name)
         if self.ray_address is not None:

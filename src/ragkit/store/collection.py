@@ -136,7 +136,7 @@ class Collection:
         Raises:
             InputError: listing the index names this collection has.
         """
-        if name not in self.indexes:
+        if not isinstance(name, str) or name not in self.indexes:
             raise InputError(f"This collection has no index {name!r}; it has: {', '.join(sorted(self.indexes))}.")
         return self.indexes[name]
 

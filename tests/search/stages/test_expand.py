@@ -192,3 +192,13 @@ def test_bad_options_are_refused(options: dict[str, object], match: str) -> None
 
 def test_repr_names_the_source_without_its_texts() -> None:
     assert "alpha" not in repr(Expand(source={"d": "alpha " * 100})) and np.char.count(repr(Expand()), "source=None") == 1
+
+
+def test_spans_of_chunks_positions_apart_that_share_text_merge() -> None:
+    """With an overlap of 4 tokens in 5, chunks three positions apart share text: their spans are one span."""
+    text = " ".join(["alpha"] * 11 + ["beta"])
+    col = _bm25([ragkit.Document(id="doc0", text=text)], ragkit.RecursiveChunker(max_tokens=5, overlap=4, tokenizer="regex"))
+    hits = BM25Retriever(col, scope=CHUNK).then(Expand(window=1)).search("alpha beta", k=4)
+    assert hits and all(text[h.start:h.end] == h.text for h in hits)
+    for a, b in itertools.combinations(hits, 2):
+        assert a.end < b.start or b.end < a.start, (a.start, a.end, b.start, b.end)

@@ -246,11 +246,15 @@ def _merged(spans: list[_Span], docs: dict[str, _Doc], bridge: bool) -> list[_Sp
 
 
 def _meet(d: _Doc, x: _Span, y: _Span, bridge: bool) -> bool:
-    """Whether two spans of one document overlap or adjoin (across a gap only with the source text)."""
+    """Whether two spans of one document overlap or adjoin (across a gap only with the source text).
+
+    Chunks are in position order, their starts and ends ascending, so the spans' texts overlap or touch exactly
+    when the later span's first chunk starts by the end of the earlier one's last: with a large chunk overlap,
+    chunks positions apart share text (and the chunks between them then touch, so the merged span is whole)."""
     a, b = (x, y) if x.lo <= y.lo else (y, x)
-    if b.lo <= a.hi:
+    if b.lo <= a.hi or int(d.starts[b.lo]) <= int(d.ends[a.hi]):
         return True
-    return b.lo == a.hi + 1 and d.positions[b.lo] - d.positions[a.hi] == 1 and (bridge or int(d.starts[b.lo]) <= int(d.ends[a.hi]))
+    return bridge and b.lo == a.hi + 1 and d.positions[b.lo] - d.positions[a.hi] == 1
 
 
 def _documents(context: SearchContext, rows: np.ndarray, section_field: str | None) -> tuple[dict[str, _Doc], dict[int, tuple[str, int]]]:
