@@ -16,7 +16,7 @@ from ragkit.core.arrow_io import encode_utf8
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25 import kernels
 from ragkit.index.bm25.postings import utf8_buffers
-from ragkit.index.bm25.query import scratch
+from ragkit.index.bm25.query import lookup, scratch, term_table, token_bytes
 from ragkit.index.bm25.scoring import posting_weights
 
 from .conftest import TOKENIZER, zipf_corpus
@@ -72,6 +72,23 @@ def test_the_block_scan_keeps_the_brute_force_top_k_with_many_ties(data: st.Data
         np.testing.assert_array_equal(got.scores, scores)
 
 
+@pytest.mark.parametrize("start", [0, 1100, 2200])
+def test_block_selection_with_the_matches_in_one_run_of_rows(start: int) -> None:
+    """Matches packed in 800 neighbouring rows of 3000 (enough postings to scan every row): most blocks and groups
+    of blocks hold no match (their maxima 0), so the bound on the k-th best comes from the few that do."""
+    rng = np.random.default_rng(start)
+    texts = ["z"] * 3000
+    for i in range(start, start + 800):
+        texts[i] = " ".join(rng.choice(["a", "b", "z"], size=int(rng.integers(1, 6))))
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    assert sum(("a" in t.split()) + ("b" in t.split()) for t in texts) * 4 >= 3000  # the query's postings
+    for k in (1, 10, 64, 300):
+        rows, scores = brute_top_k(index, "a b", k, None, okapi=False)
+        got = index.search_rows(["a b"], k)[0]
+        assert got.rows.tolist() == rows
+        np.testing.assert_array_equal(got.scores, scores)
+
+
 def test_both_paths_are_taken() -> None:
     """The data above does reach both paths: a query with few postings and one with many."""
     texts, _ = corpus(3000, seed=3000)
@@ -99,6 +116,23 @@ def test_term_lookup_handles_unicode_unknown_and_many_terms() -> None:
     q_lengths, q_data = encode_utf8(flat)
     ids, q_indptr = kernels.lookup_terms(slots, offsets, data, q_lengths, q_data, np.array([len(q) for q in queries]))
     assert ids.tolist() == [5001, 4999, 5000, 5002, 0, 0] and q_indptr.tolist() == [0, 2, 2, 6]
+
+
+@pytest.mark.parametrize("queries", [
+    [["日本", "nope", "t4999"], [], ["café", "ß", "t0", "t0"]],  # tokens joined by 0 bytes, lengths found by the kernel
+    [[""], ["", "t1", ""], []],  # empty tokens between separators
+    [["a\x00b", "t2"], ["\x00"]],  # a token holding a 0 byte: explicit lengths
+])
+def test_query_tokens_are_found_whether_joined_or_measured(queries: list[list[str]]) -> None:
+    terms = [f"t{i}" for i in range(5000)] + ["café", "日本", "ß", "", "a\x00b", "\x00"]
+    table = term_table(terms, len(terms))
+    ids, q_indptr = lookup(table, queries)
+    known = {t: i for i, t in enumerate(terms)}
+    expected = [[known[t] for t in q if t in known] for q in queries]
+    assert ids.tolist() == [i for q in expected for i in q]
+    assert np.diff(q_indptr).tolist() == [len(q) for q in expected]
+    lengths, _ = token_bytes([t for q in queries for t in q])
+    assert (lengths.size == 0) == all("\x00" not in t for q in queries for t in q)  # which form was taken
 
 
 @pytest.mark.parametrize("strings", [[], [""], ["", "a", ""], ["日本", "", "café", "ß", "😀x", "a"], ["abc", "de"]])

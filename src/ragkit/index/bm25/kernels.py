@@ -20,7 +20,7 @@ VARIANT_CODES = {"lucene": 0, "okapi": 1, "bm25+": 2, "bm25l": 3}
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 #: Rows per block of the dense scan (one block maximum decides whether its rows are looked at).
-SCAN_BLOCK = 16
+SCAN_BLOCK = 16  # _block_maxima unrolls a block of 16
 
 
 @njit(cache=True, nogil=True)
@@ -105,16 +105,29 @@ def lookup_terms(slots: np.ndarray, offsets: np.ndarray, data: np.ndarray, q_len
     """Term ids of query tokens (``q_data``: their UTF-8 bytes, ``q_lengths`` bytes each; query ``q``
     has ``counts[q]`` tokens), unknown tokens dropped; returns the ids and each query's span in them
     (CSR offsets).
+
+    With no ``q_lengths`` (an empty array) the tokens in ``q_data`` are separated by one 0 byte
+    each (a token holding none: the caller checks), and their lengths are found here.
     """
     nq = counts.shape[0]
-    ids = np.empty(q_lengths.shape[0], dtype=np.int64)
+    total = 0
+    for q in range(nq):
+        total += counts[q]
+    separated = q_lengths.shape[0] == 0
+    ids = np.empty(total, dtype=np.int64)
     q_indptr = np.zeros(nq + 1, dtype=np.int64)
     mask = np.uint64(slots.shape[0] - 1)
     j, n, b1 = 0, 0, 0
     for q in range(nq):
         for _ in range(counts[q]):
-            b0 = b1
-            b1 = b0 + q_lengths[j]
+            if separated:
+                b0 = b1 + 1 if j > 0 else 0  # past the separator
+                b1 = b0
+                while b1 < q_data.shape[0] and q_data[b1] != 0:
+                    b1 += 1
+            else:
+                b0 = b1
+                b1 = b0 + q_lengths[j]
             j += 1
             i = _hash(q_data, b0, b1) & mask
             while slots[i] != 0:
@@ -171,6 +184,77 @@ def _block_max(scores: np.ndarray, start: int, stop: int) -> float:  # pragma: n
     return m
 
 
+@njit(cache=True, nogil=True)
+def _block_maxima(scores: np.ndarray, n_rows: int, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``out[b]``: the maximum of the :data:`SCAN_BLOCK` (16) rows from ``b * 16`` (fewer in the last block).
+
+    A full block's maximum is a tree of pairwise maxima (independent comparisons the processor
+    overlaps: ~1.5x a running maximum, which waits on each comparison before the next).
+    """
+    full = n_rows // SCAN_BLOCK
+    for b in range(full):
+        s = scores[b * SCAN_BLOCK:(b + 1) * SCAN_BLOCK]
+        m0, m1, m2, m3 = max(s[0], s[1]), max(s[2], s[3]), max(s[4], s[5]), max(s[6], s[7])
+        m4, m5, m6, m7 = max(s[8], s[9]), max(s[10], s[11]), max(s[12], s[13]), max(s[14], s[15])
+        out[b] = max(max(max(m0, m1), max(m2, m3)), max(max(m4, m5), max(m6, m7)))
+    if full < out.shape[0]:
+        out[full] = _block_max(scores, full * SCAN_BLOCK, n_rows)
+
+
+@njit(cache=True, nogil=True)
+def _kth_largest(values: np.ndarray, k: int, heap: np.ndarray, heap_at: np.ndarray, low: float) -> float:  # pragma: no cover
+    """The ``k``-th largest of ``values`` (-inf when there are fewer), known to be at least ``low`` (smaller values
+    are skipped); ``heap``/``heap_at``: scratch of ``k`` for :func:`_offer`."""
+    size = 0
+    for i in range(values.shape[0]):
+        v = values[i]
+        if v >= low and (size < k or v > heap[0]):
+            size = _offer(heap, heap_at, size, k, v, i)
+    return heap[0] if size == k else -np.inf
+
+
+@njit(cache=True, nogil=True)
+def _group_bound(maxima: np.ndarray, k: int) -> float:  # pragma: no cover - compiled
+    """A score at least ``k`` rows reach: the least of the maxima of ``k`` disjoint groups of blocks (-inf when
+    there are fewer than ``k`` blocks). Branch-free, unlike the exact ``k``-th largest block maximum."""
+    nb = maxima.shape[0]
+    if nb < k:
+        return -np.inf
+    g = nb // k
+    bound = np.inf
+    for j in range(k):
+        m = maxima[j * g]
+        for b in range(j * g + 1, (j + 1) * g):
+            m = max(m, maxima[b])
+        bound = min(bound, m)
+    return bound
+
+
+@njit(cache=True, nogil=True)
+def _select_blocks(scores: np.ndarray, n_rows: int, k: int, floor: float, hs: np.ndarray, hr: np.ndarray,
+                   maxima: np.ndarray, heap: np.ndarray, heap_at: np.ndarray) -> int:  # pragma: no cover
+    """The ``k`` best rows scoring above ``floor`` into the heap ``hs``/``hr`` (every row a candidate); their count.
+
+    Two passes: each block's maximum, then the ``k``-th largest of those maxima, ``v``. At least ``k``
+    rows score ``v`` or more (each of ``k`` blocks holds one), so a block whose maximum is below ``v``
+    holds no row of the top ``k``; only the others (about ``k`` blocks) are looked at, in ascending rows.
+    """
+    _block_maxima(scores, n_rows, maxima)
+    v = max(_kth_largest(maxima, k, heap, heap_at, _group_bound(maxima, k)), floor)
+    size = 0
+    threshold = floor  # below v until k rows are kept; then the worst kept, at least v
+    for b in range(maxima.shape[0]):
+        if maxima[b] < v or maxima[b] <= threshold:
+            continue
+        for r in range(b * SCAN_BLOCK, min(b * SCAN_BLOCK + SCAN_BLOCK, n_rows)):
+            s = scores[r]
+            if s >= v and s > threshold:  # a row below v is not among the k best
+                size = _offer(hs, hr, size, k, s, r)
+                if size == k:
+                    threshold = hs[0]
+    return size
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _offer(hs: np.ndarray, hr: np.ndarray, size: int, k: int, s: float, r: int) -> int:  # pragma: no cover
     """Keep ``(s, r)`` in the heap of the ``k`` best (it beats the worst kept when full); the new size."""
@@ -196,9 +280,11 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
     ``scores``/``seen``/``touched`` are zeroed scratch of at least the row count, left zeroed.
 
     A query whose postings are few next to the rows lists the rows it touches and selects
-    among them; one with many adds without a branch per posting, then scans the rows in
-    blocks of :data:`SCAN_BLOCK`, looking at a block's rows only when its maximum (a
-    branch-free pass) beats the worst row kept so far, and clears the scores at once. Only
+    among them; one with many adds without a branch per posting, then selects by blocks of
+    :data:`SCAN_BLOCK` rows and clears the scores at once. When every row is a candidate (no
+    mask, not Okapi) it looks only at the blocks whose maximum reaches the ``k``-th largest
+    block maximum (:func:`_select_blocks`: about ``k`` blocks); otherwise at each block whose
+    maximum beats the worst row kept so far. Only
     Okapi (``keep_zero``) needs ``seen``: the other variants' weights are positive, so a row
     was touched exactly when its score is not 0. Selection keeps a heap of the ``k`` best
     behind a threshold (its worst score).
@@ -208,6 +294,8 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
     """
     nq = q_indptr.shape[0] - 1
     floor = -np.inf if keep_zero else 0.0
+    maxima = np.empty((n_rows + SCAN_BLOCK - 1) // SCAN_BLOCK, dtype=np.float64)
+    heap, heap_at = np.empty(k, dtype=np.float64), np.empty(k, dtype=np.int64)
     for q in range(nq):
         total = 0
         for j in range(q_indptr[q], q_indptr[q + 1]):
@@ -241,7 +329,10 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
         hs, hr = out_scores[q], out_rows[q]
         size = 0
         threshold = floor  # the worst kept score once k are kept; candidates must beat it
-        if dense:
+        if dense and not keep_zero and not use_mask:  # every row a candidate: select among about k blocks
+            size = _select_blocks(scores, n_rows, k, floor, hs, hr, maxima, heap, heap_at)
+            scores[:n_rows] = 0.0
+        elif dense:
             for b0 in range(0, n_rows, SCAN_BLOCK):
                 b1 = min(b0 + SCAN_BLOCK, n_rows)
                 if _block_max(scores, b0, b1) <= threshold:  # no row of the block beats the worst kept

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sys
 import threading
 from itertools import chain
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -33,7 +34,7 @@ from ragkit.index.bm25.postings import Postings, read_only, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
-           "search_tokens", "spent_plain", "top_k_plain", "use_kernels", "warm_kernels"]
+           "search_tokens", "spent_plain", "token_bytes", "top_k_plain", "use_kernels", "warm_kernels"]
 
 #: A batch of at least this many queries loads the compiled kernels (their cost pays off).
 KERNEL_BATCH = 8
@@ -45,6 +46,7 @@ _PLAIN_SPENT = [0.0]  # seconds spent on the plain path in this process
 #: Result cells (queries x k) selected per kernel call; bounds a batch's memory to ~100 MB.
 _BLOCK_CELLS = 1 << 23
 _NO_MASK = np.ones(1, dtype=bool)
+_NO_LENGTHS = np.empty(0, dtype=np.int64)  # token_bytes: lengths found by the kernel
 _SCRATCH = threading.local()
 
 
@@ -68,7 +70,7 @@ def lookup(table: tuple[np.ndarray, np.ndarray, np.ndarray], tokens: list[list[s
     from ragkit.index.bm25 import kernels
 
     counts = np.array([len(q) for q in tokens], dtype=np.int64)
-    q_lengths, q_data = encode_utf8([t for q in tokens for t in q])
+    q_lengths, q_data = token_bytes([t for q in tokens for t in q])
     slots, offsets, data = table
     return kernels.lookup_terms(slots, offsets, data, q_lengths, q_data, counts)  # type: ignore[no-any-return]
 
@@ -114,19 +116,42 @@ def search_tokens(table: tuple[np.ndarray, np.ndarray, np.ndarray], postings: Po
                   tokens: list[list[str]], k: int, allowed: np.ndarray | None, *, keep_zero: bool) -> list[Candidates]:
     """:func:`lookup` of each query's ``tokens`` in ``table`` and :func:`top_k`, in one compiled call (one call
     per batch is what a single query costs most: each call from Python pays for its arguments and results)."""
-    from ragkit.index.bm25 import kernels
-
+    kernels = sys.modules.get(_KERNELS) or _load_kernels()
     kk = max(1, min(k, n_rows))
     if len(tokens) * kk > _BLOCK_CELLS:
         return top_k(postings, weights, n_rows, *lookup(table, tokens), k, allowed, keep_zero=keep_zero)
     buffers = scratch(n_rows)
     mask = _NO_MASK if allowed is None else np.ascontiguousarray(allowed, dtype=bool)
-    q_counts = np.array([len(q) for q in tokens], dtype=np.int64)
-    q_lengths, q_data = encode_utf8(list(chain.from_iterable(tokens)))
+    if len(tokens) == 1:  # one query: its tokens as they are
+        q_counts = np.array([len(tokens[0])], dtype=np.int64)
+        q_lengths, q_data = token_bytes(tokens[0])
+    else:
+        q_counts = np.array([len(q) for q in tokens], dtype=np.int64)
+        q_lengths, q_data = token_bytes(list(chain.from_iterable(tokens)))
     rows, vals, counts = _outputs(len(tokens), kk)
     kernels.search_tokens(*table, q_lengths, q_data, q_counts, postings.indptr, postings.rows, weights, n_rows, kk, mask,
                           allowed is not None, keep_zero, *buffers, rows, vals, counts)
     return _candidates(rows, vals, counts)
+
+
+_KERNELS = "ragkit.index.bm25.kernels"
+
+
+def _load_kernels() -> Any:
+    """The compiled kernels module, imported on first use (a per-query ``import`` statement costs ~1 us)."""
+    from ragkit.index.bm25 import kernels
+
+    return kernels
+
+
+def token_bytes(tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Query tokens for :func:`ragkit.index.bm25.kernels.lookup_terms`: their UTF-8 bytes joined by 0 bytes and no
+    lengths (the kernel finds them), or, when a token holds a 0 byte itself, each one's byte length and the bytes
+    (:func:`~ragkit.core.arrow_io.encode_utf8`). Joining costs a tenth of measuring every token in Python."""
+    joined = "\x00".join(tokens)
+    if tokens and joined.count("\x00") == len(tokens) - 1:
+        return _NO_LENGTHS, np.frombuffer(joined.encode("utf-8"), dtype=np.uint8)
+    return encode_utf8(tokens)
 
 
 def _outputs(nq: int, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -123,13 +123,11 @@ class BM25Tokenizer:
         Raises:
             InputError: ``texts`` is a single str, or holds something that is not a str.
         """
-        stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
-        stem = _stemmer(self.stemmer).stemWords if self.stemmer else None
-        out: list[list[str]] = []
-        for raw in self.split(texts):
-            terms = [t for t in raw if t not in stop] if stop else raw
-            out.append(stem(terms) if stem is not None else terms)
-        return out
+        finish = _finisher(self.stopwords, self.stemmer)
+        if finish is None:
+            return self.split(texts)
+        get = finish.__getitem__
+        return [[term for term in map(get, raw) if term is not None] for raw in self.split(texts)]
 
     def split(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text's tokens before stop words and stemming: lower-cased (when set) matches of ``pattern``,
@@ -163,10 +161,13 @@ class BM25Tokenizer:
         of first occurrence). Stop words and stemming run once per distinct token, not once per token: on a corpus,
         most of the work after splitting.
         """
-        stop = STOPWORDS[self.stopwords] if self.stopwords else frozenset()
-        stem = _stemmer(self.stemmer).stemWord if self.stemmer else None
-        codes = _TermCodes(lambda token: -1 if token in stop else vocabulary.setdefault(
-            stem(token) if stem is not None else token, len(vocabulary)))
+        finish = _finisher(self.stopwords, self.stemmer)
+
+        def code(token: str) -> int:
+            term = token if finish is None else finish[token]
+            return -1 if term is None else vocabulary.setdefault(term, len(vocabulary))
+
+        codes = _TermCodes(code)
         flat = list(chain.from_iterable(tokens))
         ids = np.fromiter(map(codes.__getitem__, flat), dtype=np.int64, count=len(flat))
         counts = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
@@ -198,6 +199,37 @@ def _cjk_bigrams(tokens: list[str]) -> list[str]:
         else:
             out.append(token)
     return out
+
+
+class _Finisher(dict[str, "str | None"]):
+    """token -> its index term: ``None`` for a stop word, else the token stemmed. Computed once per distinct
+    token (a lookup costs a tenth of stemming it again); emptied when it holds :data:`_FINISHED_MAX` tokens."""
+
+    def __init__(self, stopwords: str | None, stemmer: str | None) -> None:
+        super().__init__()
+        self._stop = STOPWORDS[stopwords] if stopwords else frozenset()
+        self._stemmer = stemmer
+
+    def __missing__(self, token: str) -> str | None:
+        if len(self) >= _FINISHED_MAX:
+            self.clear()
+        term = None if token in self._stop else _stemmer(self._stemmer).stemWord(token) if self._stemmer else token
+        self[token] = term
+        return term
+
+
+_FINISHED_MAX = 1 << 16
+_FINISHERS: dict[tuple[str | None, str | None], _Finisher] = {}
+
+
+def _finisher(stopwords: str | None, stemmer: str | None) -> _Finisher | None:
+    """The shared token -> term cache of a stop list and stemmer (``None`` when there are neither)."""
+    if stopwords is None and stemmer is None:
+        return None
+    finish = _FINISHERS.get((stopwords, stemmer))
+    if finish is None:
+        finish = _FINISHERS.setdefault((stopwords, stemmer), _Finisher(stopwords, stemmer))
+    return finish
 
 
 @lru_cache(maxsize=32)
