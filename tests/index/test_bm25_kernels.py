@@ -15,8 +15,8 @@ from ragkit import BM25Index
 from ragkit.core.arrow_io import encode_utf8
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25 import kernels
-from ragkit.index.bm25.postings import utf8_buffers
-from ragkit.index.bm25.query import lookup, scratch, term_table, token_bytes
+from ragkit.index.bm25.postings import NO_DENSE_ROWS, utf8_buffers
+from ragkit.index.bm25.query import lookup, scratch, term_table, token_bytes, top_k
 from ragkit.index.bm25.scoring import posting_weights
 
 from .conftest import TOKENIZER, zipf_corpus
@@ -87,6 +87,41 @@ def test_block_selection_with_the_matches_in_one_run_of_rows(start: int) -> None
         got = index.search_rows(["a b"], k)[0]
         assert got.rows.tolist() == rows
         np.testing.assert_array_equal(got.scores, scores)
+
+
+def test_dense_rows_hold_the_common_terms_weights_within_the_memory_of_the_weights() -> None:
+    texts, _ = corpus(3000, seed=7)
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    state = index._require_state()
+    derived = state.scoring(index.config)
+    slot, rows = derived["dense"]
+    df, weights, p = state.postings.df(), derived["weights"], state.postings
+    assert slot.shape == df.shape and rows.nbytes <= weights.nbytes and rows.shape[0] > 0
+    assert set(np.flatnonzero(slot >= 0).tolist()) <= set(np.flatnonzero(df >= 0.25 * 3000).tolist())
+    for t in np.flatnonzero(slot >= 0):
+        expected = np.zeros(3000)
+        expected[p.rows[p.indptr[t]:p.indptr[t + 1]]] = weights[p.indptr[t]:p.indptr[t + 1]]
+        np.testing.assert_array_equal(rows[slot[t]], expected)
+    assert not rows.flags.writeable and not slot.flags.writeable
+    okapi = BM25Index("okapi", tokenizer=TOKENIZER).build(texts)
+    assert okapi._require_state().scoring(okapi.config)["dense"][1].shape[0] == 0  # Okapi's scan needs the postings
+
+
+def test_dense_rows_change_no_score_or_rank() -> None:
+    """The same top k, bit for bit, with the common terms' dense rows and with their postings scattered."""
+    texts, queries = corpus(3000, seed=11)
+    index = BM25Index(tokenizer=TOKENIZER).build(texts)
+    state = index._require_state()
+    derived = state.scoring(index.config)
+    assert derived["dense"][1].shape[0] > 0
+    terms, q_indptr = index._query_ids(index.config.tokenizer.tokenize(queries), state)
+    for k in (1, 10, 500):
+        args = (state.postings, derived["weights"], state.n_rows, terms, q_indptr, k, None)
+        with_rows = top_k(*args, keep_zero=False, dense=derived["dense"])
+        scattered = top_k(*args, keep_zero=False, dense=NO_DENSE_ROWS)
+        for a, b in zip(with_rows, scattered, strict=True):
+            assert a.rows.tolist() == b.rows.tolist()
+            np.testing.assert_array_equal(a.scores, b.scores)
 
 
 def test_both_paths_are_taken() -> None:

@@ -332,9 +332,9 @@ class BM25Index:
         """
         cfg, keep_zero = self.config, self.config.variant == "okapi"
         if querying.use_kernels(len(tokens)):
-            weights = state.weights(cfg, stats, None if stats is None else lambda: self._version_terms(state))
-            return querying.search_tokens(self._term_table(state), state.postings, weights, state.n_rows, tokens, k, allowed,
-                                          keep_zero=keep_zero)
+            derived = state.scoring(cfg, stats, None if stats is None else lambda: self._version_terms(state))
+            return querying.search_tokens(self._term_table(state), state.postings, derived["weights"], state.n_rows, tokens,
+                                          k, allowed, keep_zero=keep_zero, dense=derived["dense"])
         terms, q_indptr = self._query_ids(tokens, state, compiled=False)
         found = querying.top_k_plain(state.postings, self._weigher(state, stats), state.n_rows, terms, q_indptr, k, allowed,
                                      keep_zero=keep_zero)

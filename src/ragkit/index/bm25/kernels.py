@@ -271,7 +271,7 @@ def _offer(hs: np.ndarray, hr: np.ndarray, size: int, k: int, s: float, r: int) 
 def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: int, terms: np.ndarray,
            q_indptr: np.ndarray, k: int, allowed: np.ndarray, use_mask: bool, keep_zero: bool, scores: np.ndarray,
            seen: np.ndarray, touched: np.ndarray, out_rows: np.ndarray, out_scores: np.ndarray,
-           counts: np.ndarray) -> None:  # pragma: no cover - compiled
+           counts: np.ndarray, term_dense: np.ndarray, dense_w: np.ndarray) -> None:  # pragma: no cover - compiled
     """Top-``k`` rows of each query (``terms[q_indptr[q]:q_indptr[q+1]]``, duplicates counted).
 
     A row is a candidate when it holds a query term (and ``allowed[row]`` where ``use_mask``);
@@ -280,7 +280,8 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
     ``scores``/``seen``/``touched`` are zeroed scratch of at least the row count, left zeroed.
 
     A query whose postings are few next to the rows lists the rows it touches and selects
-    among them; one with many adds without a branch per posting, then selects by blocks of
+    among them; one with many adds without a branch per posting (a term with a dense row,
+    ``dense_w[term_dense[t]]``, as one vectorised pass; not for Okapi), then selects by blocks of
     :data:`SCAN_BLOCK` rows and clears the scores at once. When every row is a candidate (no
     mask, not Okapi) it looks only at the blocks whose maximum reaches the ``k``-th largest
     block maximum (:func:`_select_blocks`: about ``k`` blocks); otherwise at each block whose
@@ -308,6 +309,10 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
                 for p in range(indptr[t], indptr[t + 1]):
                     scores[rows[p]] += weights[p]
                     seen[rows[p]] = True
+            elif dense and t < term_dense.shape[0] and term_dense[t] >= 0:  # the term's weights as a dense row
+                row = dense_w[term_dense[t]]
+                for r in range(n_rows):
+                    scores[r] += row[r]
             elif dense:
                 for p in range(indptr[t], indptr[t + 1]):
                     scores[rows[p]] += weights[p]
@@ -367,13 +372,13 @@ def search(indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: in
 def search_tokens(slots: np.ndarray, offsets: np.ndarray, data: np.ndarray, q_lengths: np.ndarray, q_data: np.ndarray,
                   q_counts: np.ndarray, indptr: np.ndarray, rows: np.ndarray, weights: np.ndarray, n_rows: int, k: int,
                   allowed: np.ndarray, use_mask: bool, keep_zero: bool, scores: np.ndarray, seen: np.ndarray,
-                  touched: np.ndarray, out_rows: np.ndarray, out_scores: np.ndarray,
-                  counts: np.ndarray) -> None:  # pragma: no cover - compiled
+                  touched: np.ndarray, out_rows: np.ndarray, out_scores: np.ndarray, counts: np.ndarray,
+                  term_dense: np.ndarray, dense_w: np.ndarray) -> None:  # pragma: no cover - compiled
     """:func:`lookup_terms` then :func:`search` in one call from Python instead of two (each call pays ~0.2 µs,
     ~0.05 µs per argument and ~0.3 µs per array it returns: most of a single query's time in the kernels)."""
     terms, q_indptr = lookup_terms(slots, offsets, data, q_lengths, q_data, q_counts)
     search(indptr, rows, weights, n_rows, terms, q_indptr, k, allowed, use_mask, keep_zero, scores, seen, touched,
-           out_rows, out_scores, counts)
+           out_rows, out_scores, counts, term_dense, dense_w)
 
 
 @njit(cache=True, nogil=True)

@@ -15,7 +15,8 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError
 
-__all__ = ["Postings", "build_postings", "group_postings", "read_only", "utf8_buffers"]
+__all__ = ["DENSE_TERM_SHARE", "NO_DENSE_ROWS", "Postings", "build_postings", "dense_rows", "group_postings", "read_only",
+           "utf8_buffers"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,40 @@ def _merge_runs(terms: np.ndarray, rows: np.ndarray, first: np.ndarray, n_terms:
     indptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(terms[starts], minlength=n_terms), out=indptr[1:])
     return Postings(indptr, rows[starts].astype(np.int32), np.asarray(counts, dtype=np.int32))
+
+
+#: A term in at least this share of the rows also gets its weights as a dense row (see :func:`dense_rows`).
+DENSE_TERM_SHARE = 0.25
+
+
+def dense_rows(postings: Postings, weights: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The posting ``weights`` of the most common terms laid out as dense rows, for the compiled scan.
+
+    A term in at least :data:`DENSE_TERM_SHARE` of the ``n_rows`` rows gets a row of ``n_rows``
+    weights (0 where it does not occur), most frequent first, while they take no more memory than
+    ``weights`` itself. Adding a dense row is one vectorised pass where scattering the postings is
+    one dependent store each (~15% of a query on SciFact), and gives the same sums: a row without
+    the term adds 0. Returns each term's dense row (-1: none; int64, one per term) and the rows
+    (float64, ``(n_dense, n_rows)``), both read-only.
+    """
+    df = postings.df()
+    common = np.flatnonzero(df >= max(1.0, DENSE_TERM_SHARE * n_rows))
+    common = common[np.argsort(-df[common], kind="stable")][:max(0, weights.shape[0] // max(n_rows, 1))]
+    slot = np.full(df.shape[0], -1, dtype=np.int64)
+    slot[common] = np.arange(common.shape[0], dtype=np.int64)
+    out = np.zeros((common.shape[0], max(n_rows, 1)), dtype=np.float64)
+    lengths = df[common]
+    if lengths.sum():  # the postings of those terms only: each term's range, concatenated
+        ends = np.cumsum(lengths)
+        at = np.arange(ends[-1], dtype=np.int64) + np.repeat(postings.indptr[common] - (ends - lengths), lengths)
+        out[np.repeat(np.arange(common.shape[0]), lengths), postings.rows[at]] = weights[at]
+    return read_only(slot), read_only(out)
+
+
+#: No dense rows (Okapi, whose scan must see which rows hold a term, or nothing to lay out).
+NO_DENSE_ROWS = (np.full(0, -1, dtype=np.int64), np.zeros((0, 1), dtype=np.float64))
+for _array in NO_DENSE_ROWS:
+    _array.flags.writeable = False
 
 
 def read_only(values: np.ndarray) -> np.ndarray:

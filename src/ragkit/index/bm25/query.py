@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from ragkit.core.arrow_io import array_numpy, encode_utf8, from_strings
 from ragkit.core.errors import CorruptIndexError
 from ragkit.core.results import Candidates
-from ragkit.index.bm25.postings import Postings, read_only, utf8_buffers
+from ragkit.index.bm25.postings import NO_DENSE_ROWS, Postings, dense_rows, read_only, utf8_buffers
 from ragkit.index.bm25.scoring import length_norm, tf_weights
 
 __all__ = ["KERNEL_BATCH", "gather", "kernels_loaded", "lookup", "lookup_plain", "row_scores", "scratch", "term_table", "top_k",
@@ -89,11 +89,13 @@ def scratch(n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def top_k(postings: Postings, weights: np.ndarray, n_rows: int, terms: np.ndarray, q_indptr: np.ndarray, k: int,
-          allowed: np.ndarray | None, *, keep_zero: bool) -> list[Candidates]:
+          allowed: np.ndarray | None, *, keep_zero: bool, dense: tuple[np.ndarray, np.ndarray] = NO_DENSE_ROWS
+          ) -> list[Candidates]:
     """The ``k`` best rows of each query (``terms[q_indptr[q]:q_indptr[q + 1]]``), best first, ties by lower row.
 
     Candidates are the rows holding a query term (and ``allowed``, a boolean row mask); without
-    ``keep_zero`` a row scoring exactly 0 is dropped. See :func:`ragkit.index.bm25.kernels.search`.
+    ``keep_zero`` a row scoring exactly 0 is dropped. ``dense``: the weights'
+    :func:`~ragkit.index.bm25.postings.dense_rows`. See :func:`ragkit.index.bm25.kernels.search`.
     """
     from ragkit.index.bm25 import kernels
 
@@ -107,19 +109,20 @@ def top_k(postings: Postings, weights: np.ndarray, n_rows: int, terms: np.ndarra
         stop = min(start + block, nq)
         rows, vals, counts = _outputs(stop - start, kk)
         kernels.search(postings.indptr, postings.rows, weights, n_rows, terms, q_indptr[start:stop + 1], kk, mask,
-                       allowed is not None, keep_zero, *buffers, rows, vals, counts)
+                       allowed is not None, keep_zero, *buffers, rows, vals, counts, *dense)
         results.extend(_candidates(rows, vals, counts))
     return results
 
 
 def search_tokens(table: tuple[np.ndarray, np.ndarray, np.ndarray], postings: Postings, weights: np.ndarray, n_rows: int,
-                  tokens: list[list[str]], k: int, allowed: np.ndarray | None, *, keep_zero: bool) -> list[Candidates]:
+                  tokens: list[list[str]], k: int, allowed: np.ndarray | None, *, keep_zero: bool,
+                  dense: tuple[np.ndarray, np.ndarray] = NO_DENSE_ROWS) -> list[Candidates]:
     """:func:`lookup` of each query's ``tokens`` in ``table`` and :func:`top_k`, in one compiled call (one call
     per batch is what a single query costs most: each call from Python pays for its arguments and results)."""
     kernels = sys.modules.get(_KERNELS) or _load_kernels()
     kk = max(1, min(k, n_rows))
     if len(tokens) * kk > _BLOCK_CELLS:
-        return top_k(postings, weights, n_rows, *lookup(table, tokens), k, allowed, keep_zero=keep_zero)
+        return top_k(postings, weights, n_rows, *lookup(table, tokens), k, allowed, keep_zero=keep_zero, dense=dense)
     buffers = scratch(n_rows)
     mask = _NO_MASK if allowed is None else np.ascontiguousarray(allowed, dtype=bool)
     if len(tokens) == 1:  # one query: its tokens as they are
@@ -130,7 +133,7 @@ def search_tokens(table: tuple[np.ndarray, np.ndarray, np.ndarray], postings: Po
         q_lengths, q_data = token_bytes(list(chain.from_iterable(tokens)))
     rows, vals, counts = _outputs(len(tokens), kk)
     kernels.search_tokens(*table, q_lengths, q_data, q_counts, postings.indptr, postings.rows, weights, n_rows, kk, mask,
-                          allowed is not None, keep_zero, *buffers, rows, vals, counts)
+                          allowed is not None, keep_zero, *buffers, rows, vals, counts, *dense)
     return _candidates(rows, vals, counts)
 
 
@@ -188,9 +191,10 @@ def warm_kernels() -> None:
     postings = Postings(np.array([0, 1], dtype=np.int64), np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.int32))
     kernels.posting_weights(0, postings.indptr, postings.rows, postings.tf, np.ones(1), np.ones(1), 1.2, 0.0)
     weights = read_only(np.ones(1))
+    dense = dense_rows(postings, weights, 1)
     for keep_zero, allowed in ((False, None), (True, np.ones(1, dtype=bool))):
-        top_k(postings, weights, 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero)
-        search_tokens(table, postings, weights, 1, [["warm"]], 1, allowed, keep_zero=keep_zero)
+        top_k(postings, weights, 1, terms, q_indptr, 1, allowed, keep_zero=keep_zero, dense=dense)
+        search_tokens(table, postings, weights, 1, [["warm"]], 1, allowed, keep_zero=keep_zero, dense=dense)
 
 
 def lookup_plain(terms: pa.Array | list[str], n_terms: int, tokens: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:

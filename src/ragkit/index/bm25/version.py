@@ -12,7 +12,7 @@ import pyarrow as pa
 from ragkit.core.errors import CorruptIndexError, InputError
 from ragkit.core.rowsets import has_duplicates
 from ragkit.index.bm25.config import BM25Config
-from ragkit.index.bm25.postings import Postings, read_only
+from ragkit.index.bm25.postings import NO_DENSE_ROWS, Postings, dense_rows, read_only
 from ragkit.index.bm25.scoring import posting_weights
 from ragkit.index.bm25.stats import CorpusStats
 
@@ -63,7 +63,8 @@ class IndexVersion:
 
     def scoring(self, config: BM25Config, stats: CorpusStats | None = None,
                 terms: Callable[[], pa.Array] | None = None) -> dict[str, Any]:
-        """The derived arrays for the own statistics (``stats=None``) or for ``stats``: a dict holding ``"weights"``.
+        """The derived arrays for the own statistics (``stats=None``) or for ``stats``: a dict holding ``"weights"``
+        and ``"dense"`` (:func:`~ragkit.index.bm25.postings.dense_rows`; none for Okapi).
 
         Derived once per version and statistics (at most one external ``stats`` object at a time).
         """
@@ -71,7 +72,9 @@ class IndexVersion:
         entry: dict[str, Any] | None = self.cache.get(key)
         if entry is None or entry.get("stats") is not stats:
             term_idf, avgdl = self.term_scoring(config, stats, terms)
-            entry = {"stats": stats, "weights": read_only(self._posting_weights(config, term_idf, avgdl))}
+            weights = read_only(self._posting_weights(config, term_idf, avgdl))
+            dense = NO_DENSE_ROWS if config.variant == "okapi" else dense_rows(self.postings, weights, self.n_rows)
+            entry = {"stats": stats, "weights": weights, "dense": dense}
             self.cache[key] = entry  # a new external entry replaces the old one
         return entry
 
