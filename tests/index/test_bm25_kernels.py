@@ -15,7 +15,7 @@ from ragkit import BM25Index
 from ragkit.core.arrow_io import encode_utf8
 from ragkit.core.errors import CorruptIndexError
 from ragkit.index.bm25 import kernels
-from ragkit.index.bm25.postings import NO_DENSE_ROWS, utf8_buffers
+from ragkit.index.bm25.postings import DENSE_MAX_ROWS, NO_DENSE_ROWS, utf8_buffers
 from ragkit.index.bm25.query import lookup, scratch, term_table, token_bytes, top_k
 from ragkit.index.bm25.scoring import posting_weights
 
@@ -103,6 +103,8 @@ def test_dense_rows_hold_the_common_terms_weights_within_the_memory_of_the_weigh
         expected[p.rows[p.indptr[t]:p.indptr[t + 1]]] = weights[p.indptr[t]:p.indptr[t + 1]]
         np.testing.assert_array_equal(rows[slot[t]], expected)
     assert not rows.flags.writeable and not slot.flags.writeable
+    big = BM25Index(tokenizer=TOKENIZER).build(["w0"] * (DENSE_MAX_ROWS + 1))
+    assert big._require_state().scoring(big.config)["dense"][1].shape[0] == 0  # past the size where they pay
     okapi = BM25Index("okapi", tokenizer=TOKENIZER).build(texts)
     assert okapi._require_state().scoring(okapi.config)["dense"][1].shape[0] == 0  # Okapi's scan needs the postings
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError
 
-__all__ = ["DENSE_TERM_SHARE", "NO_DENSE_ROWS", "Postings", "build_postings", "dense_rows", "group_postings", "read_only",
+__all__ = ["DENSE_MAX_ROWS", "DENSE_TERM_SHARE", "NO_DENSE_ROWS", "Postings", "build_postings", "dense_rows", "group_postings", "read_only",
            "utf8_buffers"]
 
 
@@ -147,6 +147,9 @@ def _merge_runs(terms: np.ndarray, rows: np.ndarray, first: np.ndarray, n_terms:
 
 #: A term in at least this share of the rows also gets its weights as a dense row (see :func:`dense_rows`).
 DENSE_TERM_SHARE = 0.25
+#: Dense rows only for an index of at most this many rows: its scores (8 bytes a row) stay in the core's own cache,
+#: where a vectorised pass is fast; past it, streaming the rows costs more than the scattered adds (measured at 1M).
+DENSE_MAX_ROWS = 1 << 15
 
 
 def dense_rows(postings: Postings, weights: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -154,14 +157,16 @@ def dense_rows(postings: Postings, weights: np.ndarray, n_rows: int) -> tuple[np
 
     A term in at least :data:`DENSE_TERM_SHARE` of the ``n_rows`` rows gets a row of ``n_rows``
     weights (0 where it does not occur), most frequent first, while they take no more memory than
-    ``weights`` itself. Adding a dense row is one vectorised pass where scattering the postings is
-    one dependent store each (~15% of a query on SciFact), and gives the same sums: a row without
-    the term adds 0. Returns each term's dense row (-1: none; int64, one per term) and the rows
-    (float64, ``(n_dense, n_rows)``), both read-only.
+    ``weights`` itself, in an index of at most :data:`DENSE_MAX_ROWS` rows. Adding a dense row is
+    one vectorised pass where scattering the postings is one dependent store each (~15% of a
+    query on SciFact), and gives the same sums: a row without the term adds 0. Returns each
+    term's dense row (-1: none; int64, one per term) and the rows (float64, ``(n_dense,
+    n_rows)``), both read-only.
     """
     df = postings.df()
     common = np.flatnonzero(df >= max(1.0, DENSE_TERM_SHARE * n_rows))
-    common = common[np.argsort(-df[common], kind="stable")][:max(0, weights.shape[0] // max(n_rows, 1))]
+    budget = weights.shape[0] // max(n_rows, 1) if n_rows <= DENSE_MAX_ROWS else 0
+    common = common[np.argsort(-df[common], kind="stable")][:budget]
     slot = np.full(df.shape[0], -1, dtype=np.int64)
     slot[common] = np.arange(common.shape[0], dtype=np.int64)
     out = np.zeros((common.shape[0], max(n_rows, 1)), dtype=np.float64)
