@@ -117,6 +117,30 @@ def test_bad_vectors_raise_clear_errors(data: tuple[np.ndarray, np.ndarray]) -> 
         index.search_rows(x[:1], k=0)
 
 
+@pytest.mark.parametrize("change", ["nan", "inf", "long", "short", "dimension"])
+def test_one_bad_query_row_raises_like_a_batch(data: tuple[np.ndarray, np.ndarray], change: str) -> None:
+    """A single float32 query (the latency path) is checked as a batch row is."""
+    x, _ = data
+    index = FaissIndex().build(x)
+    q = x[:1].copy()
+    if change == "nan":
+        q[0, 5] = np.nan
+    elif change == "inf":
+        q[0, 5] = np.inf
+    elif change == "long":
+        q *= np.float32(1.01)
+    elif change == "short":
+        q *= np.float32(0.99)
+    else:
+        q = unit_vectors(1, d=16)
+    error = DimensionMismatchError if change == "dimension" else InputError
+    with pytest.raises(error):
+        index.search_rows(q, k=3)
+    for accepted in (x[:1].astype(np.float64), np.asfortranarray(x[:1]), x[:2][::2], x[:1] * np.float32(1.0005)):
+        (found,) = index.search_rows(accepted, k=3)
+        assert found.rows[0] == 0
+
+
 def test_bad_configuration_raises_config_error() -> None:
     with pytest.raises(ConfigError, match="not a valid FAISS factory string"):
         FaissIndex("NotAnIndex").build(unit_vectors(10))

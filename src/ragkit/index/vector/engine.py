@@ -243,7 +243,7 @@ def slot_candidates(queries: np.ndarray, scores: np.ndarray, slots: np.ndarray, 
         line = scores[0].tolist()
         if as_ranked(line, slots[0].tolist()):
             found = slots[0] if identity else slot_row[slots[0]]
-            if identity or min(found.tolist(), default=0) >= 0:  # no deleted row
+            if identity or -1 not in found.tolist():  # no deleted row (slot_row holds -1 for one)
                 return [Candidates(found, scores[0].astype(np.float64))]
     rows = slots if identity else slot_row[slots]  # an empty slot (-1) reads the last entry: marked -1 below
     rows[slots < 0] = -1
@@ -260,7 +260,7 @@ def as_ranked(scores: list[float], slots: list[int]) -> bool:
     """Whether one query's FAISS line is already ranked as :func:`ranked` ranks it, but for deleted rows
     (the caller checks those): no empty slot, scores strictly descending (a tie is left to :func:`ranked`
     to order by row; so is a NaN, which compares unequal to itself)."""
-    return not slots or (min(slots) >= 0 and sorted(set(scores), reverse=True) == scores)
+    return -1 not in slots and sorted(set(scores), reverse=True) == scores  # FAISS marks an empty slot -1
 
 
 def ranked(scores: np.ndarray, rows: np.ndarray, k: int) -> list[Candidates]:

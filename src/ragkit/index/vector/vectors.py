@@ -24,6 +24,10 @@ def check_vectors(vectors: Any, *, owner: str, dimension: int | None = None) -> 
         InputError: wrong shape, non-finite values, or rows that are not unit length.
         DimensionMismatchError: when ``dimension`` is given and differs.
     """
+    if (type(vectors) is np.ndarray and vectors.dtype == np.float32 and vectors.shape[0] == 1 and vectors.ndim == 2
+            and vectors.flags.c_contiguous and (dimension is None or vectors.shape[1] == dimension)
+            and _SQUARED_LOW <= float(np.vdot(vectors, vectors)) <= _SQUARED_HIGH):
+        return vectors  # one query as the embedders give it (latency-bound): the test below for one row, sooner
     arr = np.asarray(vectors)
     if arr.ndim != 2 or arr.dtype.kind != "f":  # kind "f": the np.floating types
         raise InputError(f"{owner}: expected a 2-d float array (n, dim), got shape {arr.shape} dtype {arr.dtype}.")
