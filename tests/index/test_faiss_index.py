@@ -174,3 +174,15 @@ def test_gpu_search_matches_cpu(data: tuple[np.ndarray, np.ndarray]) -> None:
 def test_quantizer_without_enough_training_vectors_is_a_clear_error() -> None:
     with pytest.raises(InputError, match="could not be trained on 100 vectors"):
         FaissIndex("PQ8").build(unit_vectors(100))
+
+
+def test_faiss_index_is_the_index_searched(data: tuple[np.ndarray, np.ndarray]) -> None:
+    x, queries = data
+    assert FaissIndex().faiss_index is None
+    index = FaissIndex("HNSW16", ef_search=24).build(x)
+    raw = index.faiss_index
+    assert raw.ntotal == x.shape[0]
+    scores, slots = raw.search(np.ascontiguousarray(queries[:5], dtype=np.float32), 4)
+    for found, s, line in zip(index.search_rows(queries[:5], 4), scores, slots, strict=True):
+        np.testing.assert_array_equal(found.rows, line)
+        np.testing.assert_allclose(found.scores, s, rtol=1e-6)

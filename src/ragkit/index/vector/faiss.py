@@ -119,6 +119,11 @@ class FaissIndex:
         return 0 if self._index is None else int(self._index.ntotal)
 
     @property
+    def faiss_index(self) -> Any:
+        """The FAISS index CPU searches call (None before build), to inspect or time: read it, never change it."""
+        return self._index
+
+    @property
     def on_gpu(self) -> bool:
         return self._gpu_index is not None
 
@@ -184,11 +189,7 @@ class FaissIndex:
         return rows
 
     def delete(self, rows: Any) -> None:
-        """Delete rows: they are never returned again.
-
-        Raises:
-            InputError: an unknown, duplicated or already deleted row (nothing is changed).
-        """
+        """Delete rows (never returned again); an unknown, duplicated or deleted row raises InputError, changing nothing."""
         ids = self._check_rows(rows, "delete")
         with self._lock:
             self._slot_row[self._row_slot[ids]] = -1
@@ -384,11 +385,9 @@ class FaissIndex:
 
     @classmethod
     def load(cls, directory: Path, config: dict[str, Any]) -> FaissIndex:
-        """Open a saved index; the exact vectors are memory-mapped, the FAISS file too where its type allows.
+        """Open a saved index (exact vectors memory-mapped, the FAISS file too where its type allows).
 
-        Raises:
-            CorruptIndexError: unreadable or mutually inconsistent files.
-        """
+        Raises CorruptIndexError for unreadable or mutually inconsistent files."""
         require("faiss", package="faiss-cpu")
         index = cls.from_config(config)
         saved = read_saved(directory, binary=index.binary)
