@@ -39,6 +39,7 @@ import numpy as np
 
 from ragkit.core.errors import IndexFormatError, InputError, MissingDependencyError, ShardUnavailableError
 from ragkit.core.results import Candidates
+from ragkit.core.rowsets import as_row_ids
 from ragkit.index.bm25 import CorpusStats, warm_kernels
 from ragkit.store import Collection
 from ragkit.store.layout import combine_stats
@@ -187,7 +188,7 @@ class RemoteIndex:
         return self._alive
 
     def row_vectors(self, rows: np.ndarray) -> np.ndarray:
-        return self._call("row_vectors", self.name, np.asarray(rows, dtype=np.int64))  # type: ignore[no-any-return]
+        return self._call("row_vectors", self.name, as_row_ids(rows, "read the vectors of"))  # type: ignore[no-any-return]
 
     def get_config(self) -> dict[str, Any]:
         return self._call("get_config", self.name)  # type: ignore[no-any-return]

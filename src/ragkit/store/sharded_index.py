@@ -14,7 +14,7 @@ import numpy as np
 from ragkit.core.errors import InputError, ReadOnlyError, ShardUnavailableError
 from ragkit.core.protocols import IndexKind, SearchIndex
 from ragkit.core.results import Candidates
-from ragkit.core.rowsets import check_mask
+from ragkit.core.rowsets import check_mask, check_row_ids
 from ragkit.core.topk import merge_top_k
 from ragkit.index.bm25 import CorpusStats
 
@@ -146,10 +146,7 @@ class ShardedIndex:
 
     def row_vectors(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of global ``rows`` (a vector index), each read from the shard holding it."""
-        rows = np.asarray(rows, dtype=np.int64).ravel()
-        if rows.size and (rows.min() < 0 or rows.max() >= self.num_rows):
-            raise InputError(f"Cannot read the vectors of row {int(rows[(rows < 0) | (rows >= self.num_rows)][0])}: "
-                             f"the index has rows 0..{self.num_rows - 1}.")
+        rows = check_row_ids(rows, self.num_rows, "read the vectors of", unique=False)
         shard_of = np.searchsorted(self.offsets, rows, side="right") - 1
         out = np.empty((rows.size, self.dimension), dtype=np.float32)
         for s in np.unique(shard_of).tolist():

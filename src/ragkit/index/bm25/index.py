@@ -24,7 +24,7 @@ import pyarrow as pa
 from ragkit.core.arrow_io import from_strings
 from ragkit.core.errors import EmptyCorpusError, InputError, NotBuiltError
 from ragkit.core.results import Candidates
-from ragkit.core.rowsets import check_mask
+from ragkit.core.rowsets import as_row_ids, check_mask
 from ragkit.core.validation import check_k
 from ragkit.index.bm25 import query as querying
 from ragkit.index.bm25.config import BM25Config, config_options
@@ -186,9 +186,9 @@ class BM25Index:
         """Delete rows; the next query no longer sees them and statistics exclude them.
 
         Raises:
-            InputError: a row that does not exist or is already deleted (nothing is changed).
+            InputError: what isn't integer row ids, a row that does not exist or is already deleted (nothing changes).
         """
-        ids = np.asarray(rows, dtype=np.int64).ravel()
+        ids = as_row_ids(rows, "delete")
         with self._write_lock:
             state = self._require_state()
             dead = state.rows_to_delete(ids)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from ragkit.core.errors import CorruptIndexError, InputError
-from ragkit.core.rowsets import has_duplicates
+from ragkit.core.rowsets import check_row_ids
 from ragkit.index.bm25.config import BM25Config
 from ragkit.index.bm25.postings import NO_DENSE_ROWS, Postings, dense_rows, read_only
 from ragkit.index.bm25.scoring import posting_weights
@@ -84,11 +84,7 @@ class IndexVersion:
         Raises:
             InputError: a row that does not exist, is given twice, or is already deleted.
         """
-        bad = ids[(ids < 0) | (ids >= self.n_rows)]
-        if bad.size:
-            raise InputError(f"Cannot delete row {int(bad[0])}: the index has rows 0..{self.n_rows - 1}.")
-        if has_duplicates(ids):
-            raise InputError("Rows to delete contain duplicates.")
+        ids = check_row_ids(ids, self.n_rows, "delete")
         gone = ids[~self.alive[ids]]
         if gone.size:
             raise InputError(f"Cannot delete row {int(gone[0])}: it is already deleted.")

@@ -100,9 +100,9 @@ class FaissIndex:
     n_docs = num_rows
 
     def row_vectors(self, rows: np.ndarray) -> np.ndarray:
-        """The stored exact vectors of ``rows`` (float32, one per row; deleted rows keep their last vector)."""
+        """The stored exact vectors of ``rows`` (float32, one per row, repeats allowed; deleted rows keep their last vector)."""
         self._require_built()
-        return self._vectors[check_rows(rows, self._row_slot, "read the vectors of", allow_deleted=True)]
+        return self._vectors[check_rows(rows, self._row_slot, "read the vectors of", allow_deleted=True, unique=False)]
 
     @property
     def n_alive(self) -> int:
@@ -189,7 +189,8 @@ class FaissIndex:
         return rows
 
     def delete(self, rows: Any) -> None:
-        """Delete rows (never returned again); an unknown, duplicated or deleted row raises InputError, changing nothing."""
+        """Delete rows (never returned again); rows that aren't integer row ids, unknown, repeated or deleted raise InputError,
+        changing nothing."""
         ids = self._check_rows(rows, "delete")
         with self._lock:
             self._slot_row[self._row_slot[ids]] = -1
@@ -198,13 +199,13 @@ class FaissIndex:
             self._generation += 1
 
     def upsert(self, rows: Any, vectors: np.ndarray) -> None:
-        """Replace the vectors of existing rows (deleted rows come back to life)."""
-        self._require_built()
-        ids = np.asarray(rows, dtype=np.int64).ravel()
+        """Replace the vectors of existing rows (deleted rows come back to life).
+
+        Raises InputError, changing nothing: rows that aren't integer row ids, unknown or repeated; bad vectors or counts."""
+        ids = self._check_rows(rows, "upsert", allow_deleted=True)
         vectors = check_vectors(vectors, owner="FaissIndex.upsert", dimension=self.dimension)
         if vectors.shape[0] != ids.shape[0]:
             raise InputError(f"upsert got {ids.shape[0]} rows but {vectors.shape[0]} vectors.")
-        self._check_rows(ids, "upsert", allow_deleted=True)
         with self._lock:
             self._writable()
             old = self._row_slot[ids]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ragkit.core.errors import DimensionMismatchError, InputError
-from ragkit.core.rowsets import has_duplicates
+from ragkit.core.rowsets import check_row_ids
 
 __all__ = ["NORM_TOLERANCE", "check_rows", "check_vectors"]
 
@@ -62,19 +62,14 @@ def check_vectors(vectors: Any, *, owner: str, dimension: int | None = None) -> 
     return arr
 
 
-def check_rows(rows: Any, row_slot: np.ndarray, what: str, *, allow_deleted: bool = False) -> np.ndarray:
+def check_rows(rows: Any, row_slot: np.ndarray, what: str, *, allow_deleted: bool = False, unique: bool = True) -> np.ndarray:
     """Row ids to ``what`` (delete, upsert) as int64, checked against ``row_slot`` (each row's slot, -1: deleted).
 
     Raises:
-        InputError: an unknown or duplicated row, or (unless ``allow_deleted``) a deleted one.
+        InputError: what isn't integer row ids, an unknown row, a duplicated one (when ``unique``), or (unless
+            ``allow_deleted``) a deleted one.
     """
-    n_rows = int(row_slot.shape[0])
-    ids = np.asarray(rows, dtype=np.int64).ravel()
-    bad = ids[(ids < 0) | (ids >= n_rows)]
-    if bad.size:
-        raise InputError(f"Cannot {what} row {int(bad[0])}: the index has rows 0..{n_rows - 1}.")
-    if has_duplicates(ids):
-        raise InputError(f"Rows to {what} contain duplicates.")
+    ids = check_row_ids(rows, int(row_slot.shape[0]), what, unique=unique)
     if not allow_deleted:
         gone = ids[row_slot[ids] < 0]
         if gone.size:
