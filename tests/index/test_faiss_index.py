@@ -154,6 +154,24 @@ def test_bad_configuration_raises_config_error() -> None:
         FaissIndex().search_rows(unit_vectors(1), k=1)
 
 
+@pytest.mark.parametrize(("factory", "message"), [
+    ("HNSW0", "size of 0"), ("PQ8x0", "size of 0"), ("IVF4,PQ8x0", "size of 0"), ("IVF0,Flat", "size of 0"),
+    ("BIVF0", "size of 0"), ("OPQ8_0,PQ8", "size of 0"), ("RQ4x0", "size of 0"), ("IVF2_HNSW0,Flat", "size of 0"),
+    ("HNSW1", "HNSW graph degree must be at least 2"), ("BHNSW1", "HNSW graph degree must be at least 2"),
+    ("NSG4", "NSG graph degree must be at least 8"),
+])
+def test_factory_sizes_that_would_crash_faiss_are_refused_at_construction(factory: str, message: str) -> None:
+    # each of these builds with FAISS itself and then aborts, segfaults or never finishes: refused before FAISS sees it
+    with pytest.raises(ConfigError, match=message):
+        FaissIndex(factory)
+
+
+def test_faiss_refusing_vectors_on_add_is_an_input_error() -> None:
+    with pytest.raises(InputError, match="could not add 50 vectors"):  # NSG builds its graph from more than 100
+        FaissIndex("NSG32").build(unit_vectors(50))
+    assert FaissIndex("HNSW2").build(unit_vectors(50)).search_rows(unit_vectors(1), k=3)[0].rows.shape == (3,)
+
+
 @pytest.mark.skipif(faiss_gpu_count() > 0, reason="checks the CPU-only behaviour")
 def test_gpu_request_without_gpu_is_a_clear_error() -> None:
     with pytest.raises(ConfigError, match="sees no GPU"):

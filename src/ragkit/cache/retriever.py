@@ -8,11 +8,12 @@ from typing import Any
 import numpy as np
 
 from ragkit.cache.semantic import SemanticCache
-from ragkit.core.errors import ConfigError
+from ragkit.core.errors import ConfigError, InputError, RagkitError
 from ragkit.core.protocols import Embedder
 from ragkit.core.results import Candidates, Hit
 from ragkit.core.tracing import Tracer
-from ragkit.core.validation import check_k
+from ragkit.core.validation import check_k, check_role
+from ragkit.index import check_vectors
 from ragkit.search.context import check_queries
 from ragkit.search.wrapper import RetrieverWrapper
 from ragkit.store.access import Principal
@@ -33,6 +34,15 @@ class CachedRetriever(RetrieverWrapper):
         embedder: embeds queries for near-duplicate matching; default the collection's.
             With none (a BM25-only collection), only exact repeats are served.
 
+    Raises:
+        ConfigError: ``cache`` is not a :class:`SemanticCache`, ``embedder`` has no ``embed_queries``
+            (a class instead of an instance, say), or the retriever has no ``generation``.
+
+    ``query_vectors`` are checked before the cache is consulted, as a dense retriever checks them,
+    hit or miss: one row per query and, when the collection has an embedder, finite unit-length
+    float rows of its dimension (:class:`~ragkit.InputError`, :class:`~ragkit.DimensionMismatchError`).
+    The embedder's own query vectors are checked alike before a lookup uses them.
+
     It has the shape of every retriever: ``search``, ``search_batch``, ``retrieve`` (cached
     too), ``bind`` (a wrapper of the bound retriever, sharing the cache) and
     ``generation``, and it stacks with the other wrappers in any order.
@@ -49,13 +59,16 @@ class CachedRetriever(RetrieverWrapper):
     def __init__(self, retriever: Any, cache: SemanticCache | None = None, *, principal: Hashable = None,
                  embedder: Embedder | None = None) -> None:
         self.retriever = retriever
+        if embedder is not None:
+            check_role("CachedRetriever", "embedder", embedder, "embedder", ("embed_queries",))
         if cache is not None and not isinstance(cache, SemanticCache):
             raise ConfigError(f"CachedRetriever: 'cache' must be a SemanticCache or None. Got {type(cache).__name__}.")
         self.cache = cache if cache is not None else SemanticCache()
         self.partition = principal
         collection = getattr(retriever, "collection", None)
-        self.embedder = embedder if embedder is not None else getattr(collection, "embedder", None)
-        self._shares_embedder = self.embedder is getattr(collection, "embedder", None)
+        self._collection_embedder = getattr(collection, "embedder", None)
+        self.embedder = embedder if embedder is not None else self._collection_embedder
+        self._shares_embedder = self.embedder is self._collection_embedder
         self.name = getattr(retriever, "name", "retriever")
         self.last_sources: list[str] = []
         try:
@@ -86,6 +99,8 @@ class CachedRetriever(RetrieverWrapper):
                 filters: Mapping[str, Any] | None, trace: Tracer | None, query_vectors: np.ndarray | None) -> list[Any]:
         k = check_k(type(self).__name__, k)
         queries = check_queries(queries)
+        if query_vectors is not None:  # before any lookup: the cache must never match (or store) a vector the retriever refuses
+            query_vectors = self._check_query_vectors(query_vectors, len(queries))
         if trace is not None:
             trace.begin(f"cached-{self.name}", len(queries))
         try:
@@ -123,7 +138,7 @@ class CachedRetriever(RetrieverWrapper):
         vectors: np.ndarray | None = None
         if todo and semantic and self.embedder is not None:
             vectors = (query_vectors[todo] if query_vectors is not None and self._shares_embedder
-                       else self.embedder.embed_queries([queries[i] for i in todo]))
+                       else self._embed([queries[i] for i in todo]))
             for row, i in enumerate(todo):
                 hit = self.cache.lookup(queries[i], vector=vectors[row], **keys)
                 if hit is not None:
@@ -148,6 +163,35 @@ class CachedRetriever(RetrieverWrapper):
             if trace is not None:
                 trace.lap("cache.store")
         return out, sources
+
+
+    def _check_query_vectors(self, query_vectors: Any, n: int) -> np.ndarray:
+        """The caller's ``query_vectors``, checked as the retriever checks them (one row per query; unit float rows)."""
+        try:
+            arr = np.asarray(query_vectors)
+        except (TypeError, ValueError):  # ragged nested lists
+            raise InputError(f"query_vectors must be a 2-d float array, one row per query. Got {type(query_vectors).__name__}.") from None
+        if arr.ndim != 2 or arr.shape[0] != n:
+            raise InputError(f"query_vectors has shape {arr.shape} for {n} queries; give one row per query.")
+        if self._collection_embedder is None:  # vectors of no embedder: the cache never uses them, nor a BM25 leg
+            return arr
+        return check_vectors(arr, owner=f"{type(self).__name__} (query_vectors=)", dimension=self._vector_dimension())
+
+    def _vector_dimension(self) -> int | None:
+        """The collection's vector index dimension (not the embedder's, whose ``dimension`` may load its model)."""
+        collection = getattr(self.retriever, "collection", None)
+        try:
+            return int(collection.index(collection.index_of_kind("vector")).dimension)  # type: ignore[union-attr]
+        except (RagkitError, AttributeError):  # no vector index (BM25 only), or a retriever without a collection
+            return None
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        assert self.embedder is not None
+        owner = f"{type(self.embedder).__name__}.embed_queries"
+        vectors = check_vectors(self.embedder.embed_queries(texts), owner=owner)  # the cache checks its dimension
+        if vectors.shape[0] != len(texts):
+            raise InputError(f"{owner} returned {vectors.shape[0]} vectors for {len(texts)} queries.")
+        return vectors
 
 
 def _cut(value: Any, k: int) -> Any:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from ragkit.core.documents import Chunk, Document
 from ragkit.core.protocols import Chunker
+from ragkit.core.validation import check_role
 
 __all__ = ["chunk_documents"]
 
@@ -19,8 +20,9 @@ def chunk_documents(chunker: Chunker, documents: Iterable[Document]) -> list[Chu
 
     Raises:
         InputError: on an item that is not a Document (and, through ``chunk_many``, a duplicate id).
-        ConfigError: if the chunker's tokenizer cannot be loaded.
+        ConfigError: ``chunker`` is not a chunker (no ``chunk``: a class, a name), or its tokenizer cannot be loaded.
     """
+    check_role("chunk_documents", "chunker", chunker, "chunker (e.g. RecursiveChunker())", ("chunk",))
     chunk_many = getattr(chunker, "chunk_many", None)
     if callable(chunk_many):
         return list(chunk_many(documents))

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         cutoff = metric.rpartition("@")[2]
         if cutoff.isdigit() and int(cutoff) > args.k:
             raise InputError(f"--metrics {metric} needs {cutoff} hits per query, but -k is {args.k}; raise -k.")
+    stages = stages_from_args(args, keep_rest=True)  # the run is -k deep; its top --depth is reranked
     dataset = load_beir(args.data, split=args.split)
     collection = open_collection(args.collection)
     supported = supported_modes(collection)
@@ -57,7 +58,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{dataset.name}: {count(len(dataset.queries), 'judged query', 'judged queries')} ({args.split}), "
               f"{count(collection.num_chunks, 'chunk')}")
         print(f"{'mode':<8} " + " ".join(f"{m:>12}" for m in metrics) + f" {'q/s':>8}")
-    stages = stages_from_args(args, keep_rest=True)  # the run is -k deep; its top --depth is reranked
     for mode in modes:
         start = time.perf_counter()
         retriever = retriever_for(collection, mode)

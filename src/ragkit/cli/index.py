@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -48,8 +50,10 @@ def add_parser(sub: Any) -> None:
                      help="bring an existing collection OUT up to date: only new and changed documents are chunked and "
                           "embedded, removed ones deleted (a full build when OUT does not exist yet)")
     idx.add_argument("--strict", action="store_true", help="fail on any input that would be skipped (unreadable file, ...)")
-    idx.add_argument("--report", type=Path, default=None, help="write the build report (with every skipped input) as JSON")
-    idx.add_argument("--max-file-mb", type=float, default=200.0, help="skip document files larger than this (default 200)")
+    idx.add_argument("--report", type=Path, default=None, metavar="FILE",
+                     help="write the build report (with every skipped input) as JSON to FILE (its folder must exist)")
+    idx.add_argument("--max-file-mb", type=float, default=200.0, metavar="MB",
+                     help="skip document files larger than MB megabytes, a number > 0 (default 200)")
     idx.add_argument("--id-field", default=None, help="JSONL/CSV/Parquet: the field holding the document id (default id)")
     idx.add_argument("--text-field", default=None, help="JSONL/CSV/Parquet: the field holding the text (default text)")
     idx.add_argument("--title-field", default=None, help="JSONL/CSV/Parquet: a field prepended to the text as its title")
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     from ragkit.index.bm25 import BM25Tokenizer
     from ragkit.pipeline import BatchConfig, FolderSource, HashedSource, index_corpus, open_source, sync_collection
 
+    max_bytes = _check_outputs(args)
     config = BatchConfig(engine=args.engine, resume=args.resume, shard_docs=args.shard_docs, keep_shards=args.keep_shards,
                          progress=not args.no_progress, ray_address=args.ray_address, ray_num_cpus=args.ray_num_cpus,
                          strict=args.strict)
@@ -92,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
               "metadata_fields": [f.strip() for f in args.metadata_fields.split(",") if f.strip()]
               if args.metadata_fields is not None else None}
     source = open_source(args.source, **{k: v for k, v in fields.items() if v is not None}, strict=args.strict,
-                         max_bytes=max(1, int(args.max_file_mb * 2**20)))
+                         max_bytes=max_bytes)
     kind = args.chunker or ("markdown" if isinstance(source, FolderSource) else "recursive")
     if kind == "sentence":
         chunker: Any = SentenceChunker(max_tokens=args.max_tokens)
@@ -125,8 +130,39 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(report.summary())
     if args.report is not None:
-        args.report.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        _write_report(args.report, report.to_dict())
     return 0
+
+
+def _check_outputs(args: argparse.Namespace) -> int:
+    """Check --max-file-mb (returned in bytes), OUT and --report before anything is read or built."""
+    from ragkit.cli.checks import megabytes, output_file, output_folder, same_or_inside
+    from ragkit.core.errors import InputError
+
+    max_bytes = megabytes("--max-file-mb", args.max_file_mb)
+    output_folder("OUT", args.out)
+    if args.report is not None:
+        output_file("--report", args.report)
+        if same_or_inside(args.report, args.out):
+            raise InputError(f"--report {args.report}: that is inside the collection folder {args.out}, which the build "
+                             "replaces; give a path outside it.")
+        if args.report.resolve() == args.source.resolve():
+            raise InputError(f"--report {args.report}: that is the source being indexed; give another path.")
+    return max_bytes
+
+
+def _write_report(path: Path, report: dict[str, Any]) -> None:
+    """Write the report whole or not at all (a temporary file beside it, renamed)."""
+    from ragkit.core.errors import InputError
+
+    staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        staged.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        os.replace(staged, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            staged.unlink(missing_ok=True)
+        raise InputError(f"--report {path}: cannot write it ({exc.strerror or exc}); the collection itself was saved.") from exc
 
 
 def interrupted_line(exc: KeyboardInterrupt, args: argparse.Namespace) -> str:

@@ -13,6 +13,9 @@ import re
 __all__ = ["for_cli", "option_flags"]
 
 _PARAMETER = re.compile(r"The '(\w+)' parameter of (\w+)")
+_PARAMETERS = re.compile(r"The '(\w+)' and '(\w+)' parameters of (\w+)")
+#: ``owner-prefix_parameter`` -> the dest of the flag that sets it, where the two differ (Expand's window is --expand).
+_DESTS = {"expand_window": "expand"}
 #: Python advice -> shell advice (``{collection}`` is the command's COLLECTION argument when it has one).
 _PHRASES = (
     (re.compile(r"Rebuild it with build_collection\(\.\.\.\)\.save\(path\)\."), "Build one with: ragkit index SOURCE {collection}"),
@@ -20,6 +23,10 @@ _PHRASES = (
     (re.compile(r"\(or pass keep_shards=True / --keep-shards\)"), "(or pass --keep-shards)"),
     (re.compile(r",? ?or pass kind= one of [\w, ]+\."), "; give a folder, a BEIR folder, or a file with a known suffix."),
     (re.compile(r"\bresume=True\b"), "--resume"),
+    (re.compile(r"Got window=(\d+) with section=True; leave window out \(or 0\) with section=True, or pass section=False\."),
+     r"Got --expand \1 with --expand-section; give one of them."),
+    (re.compile(r"Sections need a field such as MarkdownChunker's 'headings'\."),
+     "--expand-section needs the 'headings' field that `ragkit index --chunker markdown` records (the default for folders)."),
 )
 
 
@@ -27,13 +34,20 @@ def for_cli(message: str, args: argparse.Namespace, flags: dict[str, str] | None
     """``message`` with parameters named by the flag that sets them (``flags``: dest -> option) and CLI advice."""
     flags = flags or {}
 
-    def flag(match: re.Match[str]) -> str:
-        name, owner = match.group(1), match.group(2)
+    def option(name: str, owner: str) -> str | None:
         prefix = re.sub(r"(Index|Config|Tokenizer)$", "", owner).lower()  # BM25Index's 'b' is --bm25-b
-        option = flags.get(f"{prefix}_{name}") or flags.get(name)
-        return f"{option} (the {match.group(1)!r} parameter of {match.group(2)})" if option else match.group(0)
+        key = f"{prefix}_{name}"
+        return flags.get(_DESTS.get(key, key)) or flags.get(name)
 
-    out = _PARAMETER.sub(flag, message)
+    def flag(match: re.Match[str]) -> str:
+        found = option(match.group(1), match.group(2))
+        return f"{found} (the {match.group(1)!r} parameter of {match.group(2)})" if found else match.group(0)
+
+    def pair(match: re.Match[str]) -> str:
+        (a, b, owner), found = match.groups(), [option(match.group(1), match.group(3)), option(match.group(2), match.group(3))]
+        return f"{found[0]} and {found[1]} (the {a!r} and {b!r} parameters of {owner})" if all(found) else match.group(0)
+
+    out = _PARAMETER.sub(flag, _PARAMETERS.sub(pair, message))
     collection = str(getattr(args, "collection", None) or getattr(args, "out", None) or "FOLDER")
     for pattern, replacement in _PHRASES:
         out = pattern.sub(replacement.replace("{collection}", collection), out)

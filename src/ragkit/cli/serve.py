@@ -49,6 +49,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.collection is None:
         raise InputError("ragkit serve needs a COLLECTION folder (or --hash-key).")
+    if args.query_log is not None:
+        from ragkit.cli.checks import output_folder
+
+        output_folder("--query-log", args.query_log)
     uvicorn = require("uvicorn", extra="serve")
     require("fastapi", extra="serve")
     require("prometheus_client", extra="serve")

@@ -26,7 +26,9 @@ def add_stage_arguments(parser: argparse.ArgumentParser) -> None:
                        help="rows MMR chooses from per query (default: the reranked ones with --rerank, else 50)")
     group.add_argument("--per-document", type=int, default=None, metavar="N", help="at most N chunks of one document per query")
     group.add_argument("--expand", type=int, default=None, metavar="N", help="return each hit with N neighbouring chunks each side")
-    group.add_argument("--expand-section", action="store_true", help="return each hit with its whole section (same heading path)")
+    group.add_argument("--expand-section", action="store_true",
+                       help="return each hit with its whole section (same heading path; a collection chunked with "
+                            "--chunker markdown); not with --expand N")
     group.add_argument("--expand-source", default=None, metavar="SOURCE",
                        help="the corpus the collection was built from (as for `ragkit index`): spans may then cross the "
                             "whitespace between chunks")
@@ -63,7 +65,8 @@ def stages_from_args(args: argparse.Namespace, *, keep_rest: bool = False) -> li
         source = None
         if args.expand_source is not None:
             source = _texts(args.expand_source)
-        stages.append(Expand(window=args.expand or 0, section=args.expand_section, source=source, max_chars=args.max_chars))
+        # Expand refuses a window with section=True (ConfigError; ragkit.cli.messages names --expand and --expand-section)
+        stages.append(Expand(window=args.expand, section=args.expand_section, source=source, max_chars=args.max_chars))
     elif args.expand_source is not None or args.max_chars is not None:
         raise InputError("--expand-source and --max-chars tune context expansion; add --expand N or --expand-section.")
     return stages

@@ -110,8 +110,12 @@ def as_list(owner: str, items: Any, what: str) -> list[Any]:
     """The items of the iterable ``items`` as a list (``what`` says what ``owner`` takes, for the message).
 
     Raises:
-        InputError: ``items`` is not iterable.
+        InputError: ``items`` is not iterable, or is a single str / bytes or a mapping (whose iteration gives
+            characters or keys, never what a caller meant by a list).
     """
+    if isinstance(items, (str, bytes, Mapping)):
+        kind = "mapping" if isinstance(items, Mapping) else type(items).__name__
+        raise InputError(f"{owner} takes {what}, not a single {kind}. {_got_typed(items)}")
     try:
         iterator = iter(items)
     except TypeError:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.validation import INT64_MAX, INT64_MIN, as_list
+from ragkit.eval.checks import real_scores
 
 __all__ = ["EvalResult", "evaluate", "METRIC_FORMS"]
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 METRIC_FORMS: tuple[str, ...] = ("ndcg@k", "recall@k", "precision@k", "mrr@k", "map@k")
 
 _KINDS = tuple(form.split("@")[0] for form in METRIC_FORMS)
-_METRIC_RE = re.compile(r"^\s*([A-Za-z]+)\s*@\s*([+-]?\d+)\s*$")
+_METRIC_RE = re.compile(r" *([A-Za-z]+) *@ *([+-]?[0-9]+) *", re.ASCII)  # fullmatch: no newline, ASCII digits only
 
 Run = Mapping[str, Mapping[str, float]]
 Qrels = Mapping[str, Mapping[str, int]]
@@ -90,9 +91,11 @@ def evaluate(
         {'precision@2': 0.5, 'mrr@10': 0.5, 'recall@2': 0.5}
 
     Raises:
-        ConfigError: on an unknown metric name, a ``k`` below 1, or no metrics.
+        ConfigError: on an unknown metric name (ASCII letters ``@`` ASCII digits, spaces
+            around allowed, nothing else), a ``k`` below 1 or beyond 64 bits, or no metrics.
         InputError: if ``run`` or ``qrels`` are not mappings of string ids, a grade is not
-            an int, a score is not a number or is NaN, or no query has a relevant document.
+            an int, a score is not a real number (a bool, a str, a complex or None) or is
+            NaN, or no query has a relevant document.
     """
     specs = _parse_metrics(metrics)
     _check_mapping("run", run)
@@ -141,13 +144,16 @@ def _parse_metrics(metrics: Iterable[str] | str) -> list[tuple[str, str, int]]:
     specs: dict[str, tuple[str, str, int]] = {}
     valid = ", ".join(METRIC_FORMS)
     for metric in metrics:
-        match = _METRIC_RE.match(metric) if isinstance(metric, str) else None
+        match = _METRIC_RE.fullmatch(metric) if isinstance(metric, str) else None
         kind = match.group(1).lower() if match else None
         if match is None or kind not in _KINDS:
             raise ConfigError(f"Unknown metric {metric!r}; valid: {valid} (k an int >= 1).")
-        k = int(match.group(2))
-        if k < 1:
-            raise ConfigError(f"Metric {metric!r}: k must be an int >= 1. Got {k} instead.")
+        digits = match.group(2)
+        k = int(digits) if len(digits.lstrip("+-").lstrip("0")) <= 19 else INT64_MAX + 1  # int() of 5000 digits raises
+        if not 1 <= k <= INT64_MAX:
+            shown = digits if len(digits) <= 40 else f"{digits[:20]}... ({len(digits)} digits)"
+            raise ConfigError(f"Metric {metric if len(metric) <= 60 else metric[:40] + '...'!r}: k must be an int >= 1 "
+                              f"(and at most {INT64_MAX}). Got {shown} instead.")
         name = f"{kind}@{k}"
         specs.setdefault(name, (name, kind, k))
     if not specs:
@@ -186,10 +192,9 @@ def _rank(qid: str, ranked: Mapping[str, float], max_k: int) -> list[str]:
     if not all(isinstance(doc_id, str) for doc_id in doc_ids):
         bad = next(d for d in doc_ids if not isinstance(d, str))
         raise InputError(f"run[{qid!r}]: doc ids must be strings. Got {bad!r}.")
-    try:
-        scores = np.fromiter(ranked.values(), dtype=np.float64, count=len(doc_ids))
-    except (TypeError, ValueError):
-        raise InputError(f"run[{qid!r}]: scores must be real numbers.") from None
+    scores = real_scores("evaluate", f"run[{qid!r}]", ranked.values())
+    if scores.ndim != 1:  # lists as scores
+        raise InputError(f"evaluate, run[{qid!r}]: each score must be one real number. Got {next(iter(ranked.values()))!r}.")
     if np.isnan(scores).any():
         bad = doc_ids[int(np.flatnonzero(np.isnan(scores))[0])]
         raise InputError(f"run[{qid!r}][{bad!r}] is NaN; scores must be comparable numbers.")

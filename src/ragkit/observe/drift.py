@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from ragkit.core.errors import InputError
 from ragkit.core.validation import check_float, check_int
 
-__all__ = ["DriftThresholds", "compare_windows", "leg_agreement", "leg_top1", "psi", "window_stats"]
+__all__ = ["MAX_PSI_BINS", "DriftThresholds", "compare_windows", "leg_agreement", "leg_top1", "psi", "window_stats"]
 
 _PERCENTILES = (50, 95, 99)
 
@@ -109,12 +109,24 @@ def _owners_of(table: pa.Table, leg: str) -> np.ndarray:
     return parent[np.asarray(pc.equal(flat.field("name"), leg).fill_null(False), dtype=bool)]
 
 
-def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
-    """Population stability index of ``current`` against ``reference`` over reference-quantile bins.
+#: The most bins :func:`psi` takes (the index's 1e-4 floor makes finer bins meaningless long before).
+MAX_PSI_BINS = 10_000
 
-    NaN values are dropped; empty inputs give NaN. Bins with no mass get 1e-4 so the log stays finite.
+
+def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
+    """Population stability index of ``current`` against ``reference`` over ``bins`` reference-quantile bins.
+
+    ``reference`` and ``current`` are 1-D arrays (or lists) of real numbers; ``bins`` is an
+    int in [2, 10 000]. NaN values are dropped; empty inputs give NaN. Bins with no mass get
+    1e-4 so the log stays finite.
+
+    Raises:
+        InputError: ``bins`` is not an int in [2, 10 000] (a bool or a float is refused), or
+            ``reference`` / ``current`` is not a 1-D sequence of real numbers (bools, strings refused).
     """
-    ref, cur = reference[~np.isnan(reference)], current[~np.isnan(current)]
+    bins = check_int("psi", "bins", bins, low=2, high=MAX_PSI_BINS, error=InputError)
+    ref, cur = _real_values("reference", reference), _real_values("current", current)
+    ref, cur = ref[~np.isnan(ref)], cur[~np.isnan(cur)]
     if ref.size == 0 or cur.size == 0:
         return float("nan")
     edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
@@ -122,6 +134,20 @@ def psi(reference: np.ndarray, current: np.ndarray, bins: int = 10) -> float:
     q = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=edges.size + 1) / cur.size
     p, q = np.maximum(p, 1e-4), np.maximum(q, 1e-4)
     return float(np.sum((q - p) * np.log(q / p)))
+
+
+def _real_values(name: str, values: Any) -> np.ndarray:
+    """``values`` as a 1-D float64 array, checked by dtype: ints and floats, not bools, strings or objects."""
+    array = values if isinstance(values, np.ndarray) else None
+    if array is None and not isinstance(values, (str, bytes)):
+        try:
+            array = np.asarray(values)
+        except (TypeError, ValueError):  # ragged rows
+            array = None
+    if array is None or array.ndim != 1 or (array.dtype.kind not in "iuf" and array.size > 0):
+        shown = f"an array of dtype {array.dtype} and shape {array.shape}" if array is not None else f"{values!r}"
+        raise InputError(f"The {name!r} parameter of psi must be a 1-D array of real numbers (int or float). Got {shown} instead.")
+    return array.astype(np.float64, copy=False)
 
 
 def _empty(table: pa.Table) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import re
 import threading
 import time
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragkit.core.errors import ConfigError, InputError
+from ragkit.core.validation import as_list, check_float
 from ragkit.observe.trace import Stage, StageHook, Trace
 
 __all__ = ["DEFAULT_BUCKETS", "Metrics"]
@@ -67,11 +69,17 @@ class Metrics:
     ``search_seconds`` and ``stage_seconds`` (histograms, labels ``collection`` and ``stage``).
 
     Raises:
-        ConfigError: buckets that are not increasing positive numbers, or a bad prefix.
+        ConfigError: buckets that are not increasing positive finite numbers (bools and
+            strings are not numbers), or a bad prefix.
     """
 
     def __init__(self, buckets: Sequence[float] = DEFAULT_BUCKETS, *, prefix: str = "ragkit") -> None:
-        bounds = tuple(float(b) for b in buckets)
+        bounds: tuple[float, ...] = ()
+        if not isinstance(buckets, (str, bytes)):  # bytes would iterate as ints
+            try:
+                bounds = tuple(check_float("Metrics", "buckets", b) for b in as_list("Metrics", buckets, "buckets"))
+            except (ConfigError, InputError):  # not iterable, or a bucket that is not a finite number: the message below
+                bounds = ()
         if not bounds or any(b <= 0 for b in bounds) or any(a >= b for a, b in itertools.pairwise(bounds)):
             raise ConfigError(f"The 'buckets' parameter of Metrics must be increasing positive seconds. Got {buckets!r} instead.")
         if prefix and not _NAME.match(prefix):
@@ -85,17 +93,29 @@ class Metrics:
 
     # -- recording -----------------------------------------------------------------------
     def inc(self, name: str, value: float = 1.0, **labels: str) -> None:
-        """Add ``value`` (>= 0) to the counter ``name``."""
+        """Add ``value`` (a finite number >= 0; not a bool or a str) to the counter ``name``.
+
+        Raises:
+            InputError: a bad name or label, or a ``value`` that is not a finite number >= 0.
+        """
         key = self._known_key(name, labels)
-        if value < 0:
+        number = check_float("Metrics.inc", "value", value, error=InputError)
+        if number < 0:
             raise InputError(f"Counter {name!r} can only increase; got {value!r}.")
         with self._lock:
             series = self._counters.setdefault(name, {})
-            series[key] = series.get(key, 0.0) + value
+            series[key] = series.get(key, 0.0) + number
 
     def observe(self, name: str, seconds: float, **labels: str) -> None:
-        """Record one observation in the histogram ``name``."""
+        """Record one duration in the histogram ``name``.
+
+        Raises:
+            InputError: a bad name or label, or ``seconds`` that is not a finite number >= 0
+                (a duration is never negative or NaN).
+        """
         key = self._known_key(name, labels)
+        if not (type(seconds) is float and 0.0 <= seconds < math.inf):  # the common case (perf_counter deltas) skips the full check
+            seconds = check_float("Metrics.observe", "seconds", seconds, low=0.0, error=InputError)
         slot = bisect.bisect_left(self.buckets, seconds)
         with self._lock:
             series = self._histograms.setdefault(name, {})
@@ -142,7 +162,12 @@ class Metrics:
             return self._counters.get(name, {}).get(self._key(name, labels), 0.0)
 
     def quantile(self, name: str, q: float, **labels: str) -> float:
-        """Estimate the ``q`` quantile of a histogram by linear interpolation within its bucket (NaN if empty)."""
+        """Estimate the ``q`` quantile (``q`` in [0, 1]) of a histogram by linear interpolation within its bucket (NaN if empty).
+
+        Raises:
+            InputError: ``q`` is not a number in [0, 1].
+        """
+        q = check_float("Metrics.quantile", "q", q, low=0.0, high=1.0, error=InputError)
         with self._lock:
             hist = self._histograms.get(name, {}).get(self._key(name, labels))
             if hist is None or hist.count == 0:

@@ -16,13 +16,42 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragkit.core.errors import InputError
-from ragkit.core.validation import check_choice, check_int
+from ragkit.core.validation import as_list, check_choice, check_int
 
 __all__ = ["overlap_at_k", "replay"]
 
 
 def overlap_at_k(old: Sequence[Any], new: Sequence[Any], k: int) -> float:
-    """``|old[:k] & new[:k]| / max(|old[:k]|, |new[:k]|)``; 1.0 when both are empty."""
+    """``|old[:k] & new[:k]| / max(|old[:k]|, |new[:k]|)``; 1.0 when both are empty.
+
+    Raises:
+        InputError: ``k`` is not an int >= 1 (a bool or a float is refused), or ``old`` or
+            ``new`` is a bare string (not read as characters), not iterable, or holds an
+            unhashable id.
+    """
+    k = check_int("overlap_at_k", "k", k, low=1, error=InputError)
+    lists = []
+    for name, ids in (("old", old), ("new", new)):
+        if isinstance(ids, (str, bytes)):
+            raise InputError(f"overlap_at_k takes a sequence of ids as {name!r}, not a bare string. Got {ids!r} instead.")
+        items = as_list("overlap_at_k", ids, f"a sequence of ids as {name!r}")
+        if not _hashable(tuple(items)):  # hashes every id, in C
+            bad = next(i for i in items if not _hashable(i))
+            raise InputError(f"overlap_at_k: the ids in {name!r} must be hashable (str, int...). Got {bad!r}.")
+        lists.append(items)
+    return _overlap(lists[0], lists[1], k)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _overlap(old: Sequence[Any], new: Sequence[Any], k: int) -> float:
+    """:func:`overlap_at_k` without the checks (``k`` >= 1, ids hashable)."""
     a, b = list(dict.fromkeys(old))[:k], list(dict.fromkeys(new))[:k]
     size = max(len(a), len(b))
     return 1.0 if size == 0 else len(set(a) & set(b)) / size
@@ -74,7 +103,7 @@ def replay(log: pa.Table, retriever: Any, *, k: int = 10, key: Literal["doc_id",
                 was = old[i].as_py()[:depth]
                 now = [h.doc_id if key == "doc_id" else h.chunk_row for h in hits][:depth]
                 j = position[i]
-                overlap[j] = overlap_at_k(was, now, depth)
+                overlap[j] = _overlap(was, now, depth)
                 same_top[j] = (bool(was) and bool(now) and was[0] == now[0]) or (not was and not now)
     per_query = pa.table({
         "query": [queries[i] for i in picks], "filters": [filters[i] for i in picks],

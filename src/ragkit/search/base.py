@@ -10,6 +10,7 @@ import numpy as np
 
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates, Hit
+from ragkit.core.validation import check_role
 from ragkit.search.aio import AsyncLimit, run_off_loop
 from ragkit.search.context import SearchContext, check_queries
 from ragkit.search.planner import run_search
@@ -44,6 +45,8 @@ class BaseRetriever:
     stages: tuple[Stage, ...] = ()
 
     def __init__(self, collection: SearchStorage) -> None:
+        check_role(type(self).__name__, "collection", collection, "collection (open_collection(path) or build_collection(...))",
+                   ("index", "index_of_kind", "reading", "hits", "filter_mask"))
         self.collection = collection
 
     # -- what subclasses provide ---------------------------------------------------------
@@ -81,9 +84,10 @@ class BaseRetriever:
         from ragkit.search.protocols import Stage
 
         for stage in stages:
-            if not isinstance(stage, Stage):
+            if isinstance(stage, type) or not isinstance(stage, Stage):
+                got = f"the class {stage.__name__}: write {stage.__name__}(...)" if isinstance(stage, type) else type(stage).__name__
                 raise ConfigError(f"then() takes stages (objects with name, depth(k) and apply(context, candidates, k)). "
-                                  f"Got {type(stage).__name__}.")
+                                  f"Got {got}.")
         out = copy.copy(self)
         out.stages = (*self.stages, *stages)
         return out

@@ -11,11 +11,12 @@ import numpy as np
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates
 from ragkit.core.topk import top_k
-from ragkit.core.validation import check_choice, check_float, check_int
+from ragkit.core.validation import check_choice, check_float, check_int, check_k
 
 __all__ = ["RRF", "ScoreFusion", "Normalization", "normalize", "DEFAULT_LEG_WEIGHTS", "default_fusion", "describe_fusion"]
 
 Normalization = Literal["minmax", "zscore", "rank", "none"]
+_NORMALIZATIONS = ("minmax", "zscore", "rank", "none")
 
 
 def _check_weights(owner: str, weights: tuple[float, ...] | None) -> None:
@@ -67,6 +68,7 @@ class RRF:
         _check_weights("RRF", self.weights)
 
     def fuse(self, legs: Sequence[Candidates], k: int) -> Candidates:
+        k = check_k("RRF.fuse", k)
         w = _leg_weights("RRF", self.weights, len(legs))
         contributions = [w[i] / (self.k + np.arange(1, len(c) + 1, dtype=np.float64)) for i, c in enumerate(legs)]
         return _accumulate(legs, contributions, k)
@@ -79,7 +81,16 @@ def normalize(scores: np.ndarray, method: Normalization) -> np.ndarray:
     ``1 - (rank - 1) / n``.
 
     A leg whose scores are all equal maps to 1.0 (min-max) or 0.0 (z-score).
+
+    Raises:
+        ConfigError: an unknown ``method``.
+        InputError: ``scores`` that are not a 1-d array of numbers.
     """
+    if method not in _NORMALIZATIONS:
+        check_choice("normalize", "method", method, _NORMALIZATIONS)
+    if not isinstance(scores, np.ndarray) or scores.ndim != 1 or scores.dtype.kind not in "iuf":
+        raise InputError(f"normalize takes a 1-d numpy array of scores. Got {type(scores).__name__}"
+                         f"{f' of {scores.dtype}, shape {scores.shape}' if isinstance(scores, np.ndarray) else ''}.")
     scores = scores.astype(np.float64, copy=False)
     if method == "none" or scores.size == 0:
         return scores
@@ -120,6 +131,7 @@ class ScoreFusion:
             raise ConfigError(f"The 'complete' parameter of ScoreFusion must be True or False. Got {self.complete!r} instead.")
 
     def fuse(self, legs: Sequence[Candidates], k: int) -> Candidates:
+        k = check_k("ScoreFusion.fuse", k)
         w = _leg_weights("ScoreFusion", self.weights, len(legs))
         normed = [normalize(c.scores, self.normalization) for c in legs]
         floors = np.array([n.min() if n.size else 0.0 for n in normed])

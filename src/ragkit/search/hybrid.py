@@ -12,7 +12,7 @@ from ragkit.core.protocols import Fusion
 from ragkit.core.results import Candidates
 from ragkit.core.rowsets import difference
 from ragkit.core.topk import top_k
-from ragkit.core.validation import as_list, check_int
+from ragkit.core.validation import as_list, check_int, check_role
 from ragkit.search.base import BaseRetriever
 from ragkit.search.context import SearchContext
 from ragkit.search.fusion import RRF, ScoreFusion, default_fusion, describe_fusion
@@ -58,6 +58,8 @@ class HybridRetriever(BaseRetriever):
         retrievers = as_list("HybridRetriever", retrievers, "retrievers as a list")
         if len(retrievers) < 2:
             raise ConfigError(f"HybridRetriever needs at least two retrievers. Got {len(retrievers)}.")
+        for r in retrievers:
+            check_role("HybridRetriever", "retrievers", r, "list of retrievers", ("search_batch", "retrieve", "bind"))
         names = [getattr(r, "name", None) for r in retrievers]
         if len(set(names)) != len(names):
             raise ConfigError(f"HybridRetriever's retrievers need distinct names. Got {names}.")
@@ -128,7 +130,7 @@ def _resolve_fusion(fusion: object, leg_names: list[str]) -> Fusion:
             return ScoreFusion()
         if fusion == "zscore":
             return ScoreFusion(normalization="zscore")
-    elif isinstance(fusion, Fusion):
+    elif isinstance(fusion, Fusion) and not isinstance(fusion, type):
         return fusion
     raise ConfigError(
         f"The 'fusion' parameter of HybridRetriever must be 'default', 'rrf', 'score', 'zscore' or a Fusion object "

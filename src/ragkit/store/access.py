@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ragkit.core.documents import check_unicode
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.validation import as_list
 from ragkit.store.filters import filter_mask
@@ -54,14 +55,17 @@ class Principal:
     groups: frozenset[str] = field(default_factory=frozenset)
 
     def __init__(self, id: str, groups: Iterable[str] = ()) -> None:
-        if not isinstance(id, str) or not id:
+        if not isinstance(id, str) or not id.strip():
             raise InputError(f"Principal id must be a non-empty str. Got {id!r}.")
+        check_unicode("Principal id", id)
         if isinstance(groups, str):
             raise InputError(f"Principal groups must be a list of str, got the single str {groups!r}; wrap it as [{groups!r}].")
         listed = as_list("Principal", groups, "groups as a list of str")
-        bad = [g for g in listed if not isinstance(g, str) or not g]
+        bad = [g for g in listed if not isinstance(g, str) or not g.strip()]
         if bad:
             raise InputError(f"Principal groups must be non-empty str. Got {bad[:5]!r}.")
+        for g in listed:
+            check_unicode("Principal group", g)
         members = frozenset(listed)
         prefixed = sorted(g for g in members if g.startswith(_PREFIXES))
         if prefixed:

@@ -114,6 +114,9 @@ def _check_value(name: Any, op: Any, value: Any) -> None:
             f"{op} on {name!r} compares with {_short.repr(value)} ({type(value).__name__}); filter values must be "
             f"a str, int, float or bool.{hint}"
         )
+    if isinstance(value, (float, np.floating)) and value != value:  # NaN: equal to nothing, unequal to everything
+        raise FilterError(f"{op} on {name!r} compares with NaN, which no stored value holds (NaN metadata is refused) and "
+                          "which compares unequal to everything; give a number, or use $exists for a missing value.")
     if isinstance(value, str) and not value.isascii():
         try:
             value.encode("utf-8")

@@ -13,6 +13,7 @@ from ragkit.core.arrow_io import column_numpy, read_table, write_table
 from ragkit.core.errors import CorruptIndexError, IndexFormatError, ModelMismatchError, RagkitError
 from ragkit.core.faults import checkpoint
 from ragkit.core.protocols import Embedder, VectorIndex
+from ragkit.core.validation import check_role
 from ragkit.core.version import __version__
 from ragkit.store import updates
 from ragkit.store.chunks import check_chunk_table
@@ -186,6 +187,7 @@ def _resolve_embedder(info: Any, embedder: Embedder | None) -> Embedder | None:
             if isinstance(exc, RagkitError):
                 raise
             raise IndexFormatError(f"{MANIFEST}: the embedder's config cannot be used ({type(exc).__name__}: {exc}).") from exc
+    check_role("open_collection", "embedder", embedder, "query embedder (e.g. SentenceTransformerEmbedder())", ("embed_queries",))
     if embedder.model_id != info.get("model_id"):
         raise ModelMismatchError(
             f"This collection's vectors were made with {info.get('model_id')!r}, but the embedder given "

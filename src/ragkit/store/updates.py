@@ -6,7 +6,7 @@ changes, so a refused update leaves it exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,7 +112,10 @@ def _check_chunk(i: int, chunk: Chunk) -> None:
     if chunk.end < chunk.start:
         raise InputError(f"{where} ({chunk.doc_id!r}): end {chunk.end} is before start {chunk.start}.")
     _check_text(f"{where} ({chunk.doc_id!r})", chunk.text)
-    for key, value in dict(chunk.metadata).items():
+    if not isinstance(chunk.metadata, Mapping):
+        raise InputError(f"{where} ({chunk.doc_id!r}): metadata must be a mapping of field -> value. "
+                         f"Got {type(chunk.metadata).__name__}.")
+    for key, value in chunk.metadata.items():
         check_metadata_item(chunk.doc_id, key, value)
 
 

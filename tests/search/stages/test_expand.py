@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -202,3 +203,27 @@ def test_spans_of_chunks_positions_apart_that_share_text_merge() -> None:
     assert hits and all(text[h.start:h.end] == h.text for h in hits)
     for a, b in itertools.combinations(hits, 2):
         assert a.end < b.start or b.end < a.start, (a.start, a.end, b.start, b.end)
+
+
+def test_window_and_section_are_exclusive() -> None:
+    for window in (1, 2):
+        with pytest.raises(ConfigError, match=rf"'window' and 'section'.*Got window={window} with section=True"):
+            Expand(window=window, section=True)
+    assert Expand().window == 1 and Expand(section=True).window == 0 and Expand(window=0, section=True).window == 0
+    assert dataclasses.replace(Expand(section=True), max_chars=100).window == 0  # a copy keeps its settings
+    with pytest.raises(ConfigError, match="window"):
+        dataclasses.replace(Expand(), section=True)
+
+
+def test_a_section_field_the_collection_lacks_is_refused(sharded: ragkit.ShardedCollection) -> None:
+    text = "# Guide\n\nIntro words here.\n\n## Install\n\nRun pip install."
+    col = _bm25([ragkit.Document(id="guide", text=text)], ragkit.MarkdownChunker(max_tokens=4, overlap=0, tokenizer="regex"))
+    with pytest.raises(InputError, match=r"'section_field'.*'headings'.*Got 'nope'"):
+        BM25Retriever(col, scope=CHUNK).then(Expand(section=True, section_field="nope")).search("pip", k=1)
+    plain = _bm25([DOC], GAPPY)  # RecursiveChunker: no headings, so no sections
+    with pytest.raises(InputError, match=r"section_field.*\(its fields: none\).*Got 'headings'"):
+        BM25Retriever(plain, scope=CHUNK).then(Expand(section=True)).search("seven", k=1)
+    with pytest.raises(InputError, match=r"its fields: 'acl', 'group'"):  # the fields every shard has
+        HybridRetriever(sharded).then(Expand(section=True)).search("cat", k=3)
+    grouped = HybridRetriever(sharded).then(Expand(section=True, section_field="group")).search("cat", k=3)
+    assert grouped and all(h.text for h in grouped)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -9,6 +10,12 @@ from ragkit.core.errors import ConfigError
 from ragkit.core.validation import check_choice, check_config, check_int, check_str
 
 __all__ = ["FaissConfig", "config_options"]
+
+_NUMBER = re.compile(r"\d+")
+#: Graph degrees FAISS needs (HNSW M, NSG R): below them it aborts the process or never finishes building
+#: (HNSW0 and HNSW1 crash; NSG3 to NSG5 did not finish on 300 vectors, NSG6 and NSG7 did: 8 with a margin).
+_MIN_DEGREE = {"HNSW": 2, "NSG": 8}
+_DEGREE = re.compile(r"(HNSW|NSG)(\d+)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +45,7 @@ class FaissConfig:
         check_str(owner, "factory", self.factory)
         if "IDMap" in self.factory:
             raise ConfigError(f"The 'factory' parameter of {owner} must not contain IDMap: ids are managed by ragkit.")
+        check_factory_sizes(owner, self.factory)
         for name in ("nprobe", "ef_search", "memory_budget"):
             if getattr(self, name) is not None:  # stored as int: a numpy integer would not survive the manifest's JSON
                 object.__setattr__(self, name, check_int(owner, name, getattr(self, name), low=1))
@@ -46,6 +54,23 @@ class FaissConfig:
         object.__setattr__(self, "rescore", check_int(owner, "rescore", self.rescore, low=0))
         if not isinstance(self.gpu_float16, bool):
             raise ConfigError(f"The 'gpu_float16' parameter of {owner} must be a bool. Got {self.gpu_float16!r} instead.")
+
+
+def check_factory_sizes(owner: str, factory: str) -> None:
+    """Refuse sizes in a factory string that FAISS accepts but then crashes the process on (a segfault or an abort
+    a Python ``try`` cannot catch) or never finishes with: a 0 anywhere (``PQ8x0``, ``IVF0``, ``RQ4x0``, ``OPQ8_0``)
+    and graph degrees below :data:`_MIN_DEGREE` (``HNSW1``, ``NSG4``).
+
+    Raises:
+        ConfigError: naming the size, what is allowed and the factory string.
+    """
+    if any(int(n) == 0 for n in _NUMBER.findall(factory)):
+        raise ConfigError(f"The 'factory' parameter of {owner} has a size of 0 in {factory!r}: list counts, code sizes, "
+                          "bits and dimensions must be at least 1.")
+    for kind, degree in _DEGREE.findall(factory):
+        if int(degree) < _MIN_DEGREE[kind]:
+            raise ConfigError(f"The 'factory' parameter of {owner} asks for {kind}{degree}: the {kind} graph degree must be "
+                              f"at least {_MIN_DEGREE[kind]}. Got {factory!r}; e.g. {kind}32.")
 
 
 def config_options(owner: str, config: Any) -> dict[str, Any]:

@@ -117,8 +117,16 @@ def train(index: Any, factory: str, vectors: np.ndarray) -> None:
 
 
 def add_vectors(index: Any, vectors: np.ndarray) -> None:
-    """Append ``vectors`` to ``index`` (as sign bits for a binary index)."""
-    index.add(codes(index, vectors))
+    """Append ``vectors`` to ``index`` (as sign bits for a binary index).
+
+    Raises:
+        InputError: FAISS refused them (an NSG graph needs more than 100 vectors and is built in one go).
+    """
+    try:
+        index.add(codes(index, vectors))
+    except RuntimeError as exc:
+        raise InputError(f"FAISS could not add {vectors.shape[0]} vectors to this index: {first_line(exc)}. "
+                         "For a small or growing corpus use 'Flat' or 'HNSW32'.") from exc
 
 
 def search_params(faiss: Any, index: Any, selector: Any, k: int) -> Any:

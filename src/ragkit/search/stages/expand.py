@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragkit.core.arrow_io import from_numpy, to_numpy
@@ -60,10 +61,12 @@ class Expand:
     """The stage that returns each hit with its context: ``window`` neighbours each side, or its section.
 
     Args:
-        window: neighbouring chunks on each side (an int >= 0), by position in the document.
+        window: neighbouring chunks on each side (an int >= 0), by position in the document
+            (default 1; 0 with ``section``, which it cannot be combined with).
         section: grow to the whole section instead: the consecutive chunks with the hit's
             value of the metadata field ``section_field`` (``MarkdownChunker``'s heading path).
-        section_field: the metadata field naming a chunk's section.
+        section_field: the metadata field naming a chunk's section; the collection searched
+            must have it.
         source: the documents' texts (a mapping or a function ``doc_id -> text``): lets spans
             cross the whitespace gaps between chunks. Without it a span stops at a gap.
         max_chars / max_tokens: budget for the total context of a query (the sum of its
@@ -79,11 +82,12 @@ class Expand:
         5
 
     Raises:
-        ConfigError: a parameter out of range, or both ``window`` and ``section``.
-        InputError: on search, a ``source`` text that does not hold the hit's chunk at its offsets.
+        ConfigError: a parameter out of range, or both ``window`` (>= 1) and ``section``.
+        InputError: on search, a ``source`` text that does not hold the hit's chunk at its offsets,
+            or (with ``section``) a collection without the metadata field ``section_field``.
     """
 
-    window: int = 1
+    window: int | None = None  # None: 1 neighbour each side, or none with section=True
     section: bool = False
     section_field: str = "headings"
     source: Source | None = field(default=None, compare=False)
@@ -95,9 +99,15 @@ class Expand:
 
     def __post_init__(self) -> None:
         owner = type(self).__name__
-        object.__setattr__(self, "window", check_int(owner, "window", self.window, low=0))
         if not isinstance(self.section, bool):
             raise ConfigError(f"The 'section' parameter of {owner} must be True or False. Got {self.section!r} instead.")
+        default = 0 if self.section else 1
+        window = default if self.window is None else check_int(owner, "window", self.window, low=0)
+        if self.section and window > 0:
+            raise ConfigError(f"The 'window' and 'section' parameters of {owner} are exclusive: a hit grows by 'window' "
+                              f"neighbouring chunks or to its whole section, not both. Got window={self.window!r} with "
+                              "section=True; leave window out (or 0) with section=True, or pass section=False.")
+        object.__setattr__(self, "window", window)
         check_str(owner, "section_field", self.section_field)
         if self.source is not None and not (isinstance(self.source, Mapping) or callable(self.source)):
             raise ConfigError(f"The 'source' parameter of {owner} must be a mapping doc_id -> text, a function, or None. "
@@ -117,6 +127,8 @@ class Expand:
 
     # -- rows: which hits stay (overlapping ones merge) -------------------------------------
     def apply(self, context: SearchContext, candidates: list[Candidates], k: int) -> list[Candidates]:
+        if self.section:
+            _check_section_field(context, self.section_field)
         rows = np.concatenate([c.rows[:k] for c in candidates]) if candidates else np.empty(0, np.int64)
         if rows.size == 0:
             return [Candidates.empty() for _ in candidates]
@@ -163,7 +175,8 @@ class Expand:
                 lo, hi = (span.lo, span.hi + 1) if side == 0 else (span.lo - 1, span.hi)
                 ok = self._joins(d, span.hi, hi) if side == 0 else self._joins(d, lo, span.lo)
                 if ok and not self.section:
-                    ok = hi - span.own <= self.window and span.own - lo <= self.window
+                    reach = self.window or 0  # an int after __post_init__
+                    ok = hi - span.own <= reach and span.own - lo <= reach
                 if ok and measure is not None and budget is not None:
                     extra = measure(self._span_text(d, span, lo, hi)[2]) - measure(self._span_text(d, span)[2])
                     ok = used + extra <= budget
@@ -290,6 +303,18 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
         for j, row in enumerate(members[sel].tolist()):
             where[row] = (name, j)
     return docs, where
+
+
+def _check_section_field(context: SearchContext, section_field: str) -> None:
+    """Refuse a ``section_field`` that the searched collection's chunks have no metadata field of."""
+    schema = context.storage.chunks.schema
+    meta = schema.field("metadata").type if "metadata" in schema.names else None
+    fields = [meta.field(i).name for i in range(meta.num_fields)] if meta is not None and pa.types.is_struct(meta) else []
+    if section_field not in fields:
+        known = ", ".join(repr(f) for f in sorted(fields)) or "none"
+        raise InputError(f"The 'section_field' parameter of Expand must name a metadata field of the collection searched "
+                         f"(its fields: {known}). Got {section_field!r} instead. Sections need a field such as "
+                         "MarkdownChunker's 'headings'.")
 
 
 def _section_key(value: Any) -> Any:
