@@ -158,3 +158,10 @@ def test_principals_that_no_access_entry_could_name(make: Callable[[], Any]) -> 
     with pytest.raises(InputError):
         make()
     assert Principal("alice", groups=["staff"]).tokens == {"user:alice", "staff", "group:staff"}
+
+
+@pytest.mark.parametrize("retriever", [DenseRetriever, HybridRetriever])
+def test_ragged_query_vectors_are_an_input_error(collection: ragkit.Collection, retriever: Any) -> None:
+    ragged = [[0.0] * 16, [0.0] * 15]
+    with pytest.raises(InputError, match="query_vectors must be a 2-d float array, one row per query"):
+        retriever(collection).search_batch(["cats", "fish"], k=2, query_vectors=ragged)

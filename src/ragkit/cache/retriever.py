@@ -14,7 +14,7 @@ from ragkit.core.results import Candidates, Hit
 from ragkit.core.tracing import Tracer
 from ragkit.core.validation import check_k, check_role
 from ragkit.index import check_vectors
-from ragkit.search.context import check_queries
+from ragkit.search.context import check_queries, check_query_vectors
 from ragkit.search.wrapper import RetrieverWrapper
 from ragkit.store.access import Principal
 from ragkit.store.filters import filters_key
@@ -167,12 +167,7 @@ class CachedRetriever(RetrieverWrapper):
 
     def _check_query_vectors(self, query_vectors: Any, n: int) -> np.ndarray:
         """The caller's ``query_vectors``, checked as the retriever checks them (one row per query; unit float rows)."""
-        try:
-            arr = np.asarray(query_vectors)
-        except (TypeError, ValueError):  # ragged nested lists
-            raise InputError(f"query_vectors must be a 2-d float array, one row per query. Got {type(query_vectors).__name__}.") from None
-        if arr.ndim != 2 or arr.shape[0] != n:
-            raise InputError(f"query_vectors has shape {arr.shape} for {n} queries; give one row per query.")
+        arr = check_query_vectors(query_vectors, n)
         if self._collection_embedder is None:  # vectors of no embedder: the cache never uses them, nor a BM25 leg
             return arr
         return check_vectors(arr, owner=f"{type(self).__name__} (query_vectors=)", dimension=self._vector_dimension())

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ragkit.store.filters import Filter
     from ragkit.store.storage import SearchStorage
 
-__all__ = ["SearchContext", "check_queries"]
+__all__ = ["SearchContext", "check_queries", "check_query_vectors"]
 
 _UNSET: object = object()
 
@@ -42,6 +42,22 @@ def check_queries(queries: Sequence[str]) -> list[str]:
     return out
 
 
+def check_query_vectors(query_vectors: Any, n_queries: int) -> np.ndarray:
+    """``query_vectors`` passed with ``n_queries`` queries, as an array of one row per query (values are the vector
+    index's to check: its dimension, finite unit rows).
+
+    Raises:
+        InputError: not an array of that shape (ragged rows, a scalar, another number of rows).
+    """
+    try:
+        arr = np.asarray(query_vectors)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise InputError(f"query_vectors must be a 2-d float array, one row per query. Got {type(query_vectors).__name__}.") from None
+    if arr.ndim != 2 or arr.shape[0] != n_queries:
+        raise InputError(f"query_vectors has shape {arr.shape} for {n_queries} queries; give one row per query.")
+    return arr
+
+
 class SearchContext:
     """What every leg of one search shares, so nothing is computed twice.
 
@@ -61,10 +77,7 @@ class SearchContext:
         self.principal = principal
         self.trace = trace
         if query_vectors is not None:
-            query_vectors = np.asarray(query_vectors)
-            if query_vectors.ndim != 2 or query_vectors.shape[0] != len(self.queries):
-                raise InputError(f"query_vectors has shape {query_vectors.shape} for {len(self.queries)} queries; "
-                                 "give one row per query.")
+            query_vectors = check_query_vectors(query_vectors, len(self.queries))
         self.query_vectors = query_vectors  # as given by the caller (None: embed on demand)
         self._vectors: np.ndarray | None = query_vectors
         self._mask: object = _UNSET
