@@ -27,6 +27,7 @@ import pyarrow as pa
 from ragkit.core.documents import check_unicode
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.validation import as_list
+from ragkit.store.chunks import metadata_fields
 from ragkit.store.filters import filter_mask
 
 __all__ = ["AccessMasks", "Principal", "access_rows", "check_access_field"]
@@ -98,7 +99,7 @@ def check_access_field(chunks: pa.Table, field: Any) -> str:
     if not isinstance(field, str) or not field:
         raise ConfigError(f"The access field must be a metadata field name (str). Got {field!r}.")
     meta = chunks.schema.field("metadata").type
-    names = [meta.field(i).name for i in range(meta.num_fields)]
+    names = metadata_fields(chunks.schema)
     if field not in names:
         raise ConfigError(
             f"The access field {field!r} is not a metadata field of this collection (fields: {', '.join(names) or 'none'}). "

@@ -9,7 +9,7 @@ import pyarrow as pa
 from ragkit.core.documents import Chunk
 from ragkit.core.errors import CorruptIndexError, InputError
 
-__all__ = ["CHUNK_COLUMNS", "chunks_to_table", "check_chunk_table"]
+__all__ = ["CHUNK_COLUMNS", "chunks_to_table", "check_chunk_table", "metadata_fields"]
 
 #: Columns every chunk table has, in order, with their types (``metadata`` is a struct).
 CHUNK_COLUMNS: dict[str, pa.DataType] = {
@@ -19,6 +19,12 @@ CHUNK_COLUMNS: dict[str, pa.DataType] = {
     "end": pa.int64(),
     "text": pa.large_string(),
 }
+
+
+def metadata_fields(schema: pa.Schema) -> list[str]:
+    """The metadata field names of a chunk table's ``schema`` (none when it has no struct ``metadata`` column)."""
+    meta = schema.field("metadata").type if "metadata" in schema.names else None
+    return [meta.field(i).name for i in range(meta.num_fields)] if meta is not None and pa.types.is_struct(meta) else []
 
 
 def chunks_to_table(chunks: Sequence[Chunk]) -> pa.Table:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from ragkit.core.arrow_io import from_numpy, to_numpy
 from ragkit.core.errors import ConfigError, InputError
 from ragkit.core.results import Candidates, Hit
 from ragkit.core.validation import check_int, check_str
+from ragkit.store.chunks import metadata_fields
 
 if TYPE_CHECKING:
     from ragkit.search.context import SearchContext
@@ -307,9 +307,7 @@ def _documents(context: SearchContext, rows: np.ndarray, section_field: str | No
 
 def _check_section_field(context: SearchContext, section_field: str) -> None:
     """Refuse a ``section_field`` that the searched collection's chunks have no metadata field of."""
-    schema = context.storage.chunks.schema
-    meta = schema.field("metadata").type if "metadata" in schema.names else None
-    fields = [meta.field(i).name for i in range(meta.num_fields)] if meta is not None and pa.types.is_struct(meta) else []
+    fields = metadata_fields(context.storage.chunks.schema)
     if section_field not in fields:
         known = ", ".join(repr(f) for f in sorted(fields)) or "none"
         raise InputError(f"The 'section_field' parameter of Expand must name a metadata field of the collection searched "
